@@ -2,9 +2,15 @@ package download
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"regexp"
+	"sort"
+	"sync"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 )
 
@@ -29,29 +35,107 @@ type Config struct {
 
 // Downloader rebuilds files from one topic into one folder.
 type Downloader struct {
-	cfg Config
-	log *logrus.Entry
+	cfg   Config
+	log   *logrus.Entry
+	root  *os.Root
+	asm   *assembler
+	stats counters
+	start time.Time
 }
 
 // New checks the configuration, opens the output folder and recovers the
 // in-progress state a previous run left behind. It does not contact Kafka.
 func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
-	panic("TODO")
+	switch {
+	case cfg.OutputDir == "":
+		return nil, errors.New("no output folder given")
+	case cfg.Topic == "":
+		return nil, errors.New("no topic given")
+	case cfg.GroupID == "":
+		return nil, errors.New("no consumer group id given")
+	case cfg.Consumers < 1:
+		return nil, fmt.Errorf("need at least one consumer, not %d", cfg.Consumers)
+	}
+	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w", err)
+	}
+	root, err := os.OpenRoot(cfg.OutputDir)
+	if err != nil {
+		return nil, fmt.Errorf("open output folder: %w", err)
+	}
+	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now()}
+	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
+	}
+	return d, nil
 }
 
 // Run consumes until ctx is cancelled, then commits what is durable, leaves
-// the group and returns. A nil error means a clean stop.
+// the group and returns. A nil error means a clean stop. Run may be called
+// only once.
 func (d *Downloader) Run(ctx context.Context) error {
-	panic("TODO")
+	defer d.root.Close()
+	defer d.asm.close()
+
+	logs := make(chan kafka.LogEvent, 1000)
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		forwardLogs(logs, d.log)
+	}()
+	defer func() {
+		close(logs)
+		<-logsDone
+	}()
+
+	consumers := make([]*consumer, 0, d.cfg.Consumers)
+	for i := range d.cfg.Consumers {
+		c, err := newConsumer(d, i, logs)
+		if err != nil {
+			for _, c := range consumers {
+				c.kc.Close()
+			}
+			return err
+		}
+		consumers = append(consumers, c)
+	}
+
+	// One consumer failing for good stops the others, so that a service
+	// manager restarts the whole program.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(consumers))
+	var wg sync.WaitGroup
+	for i, c := range consumers {
+		wg.Go(func() {
+			if errs[i] = c.run(ctx); errs[i] != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if err := d.asm.sync(); err != nil {
+		d.log.Errorf("at shutdown: %v", err)
+	}
+	return errors.Join(errs...)
 }
 
 // Status returns a snapshot of the progress so far.
 func (d *Downloader) Status() Status {
-	panic("TODO")
-}
-
-// CompileRegex compiles a --download_regex with Python re.match semantics:
-// anchored at the start of the relative path only.
-func CompileRegex(expr string) (*regexp.Regexp, error) {
-	panic("TODO")
+	files, recent := d.asm.progress()
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return Status{
+		Start:             d.start,
+		MessagesRead:      d.stats.messagesRead.Load(),
+		MessagesProcessed: d.stats.messagesProcessed.Load(),
+		MessagesSkipped:   d.stats.messagesSkipped.Load(),
+		MessagesInvalid:   d.stats.messagesInvalid.Load(),
+		BytesRead:         d.stats.bytesRead.Load(),
+		BytesProcessed:    d.stats.bytesProcessed.Load(),
+		FilesCompleted:    d.stats.filesCompleted.Load(),
+		FilesHashMismatch: d.stats.filesMismatched.Load(),
+		InProgress:        files,
+		RecentlyCompleted: recent,
+	}
 }

@@ -1,0 +1,18 @@
+//go:build !windows
+
+package download
+
+import "os"
+
+// syncDir makes a rename or create in dir durable.
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
