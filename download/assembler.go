@@ -41,6 +41,13 @@ const (
 	outMismatch                 // completed its file, whose hash did not match
 )
 
+// crashAt lets tests stop the assembler between two steps of finishing a
+// file, leaving the disk exactly as a crash there would. Always false
+// outside tests.
+var crashAt = func(step string) bool { return false }
+
+var errCrashed = errors.New("simulated crash")
+
 // storageError is a failure of the local disk (full, read-only, permission
 // denied). The chunk was not stored and must be retried, never skipped.
 type storageError struct{ err error }
@@ -353,11 +360,17 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 	if err := f.data.Sync(); err != nil {
 		return 0, false, storageErr("sync %q: %w", f.paths.rel, err)
 	}
+	if crashAt("publish:synced") {
+		return 0, false, errCrashed
+	}
 	if f.journal != nil {
 		f.pending = fmt.Appendf(f.pending, "f %s\n", strconv.Quote(dest))
 		if err := f.flushJournalLocked(); err != nil {
 			return 0, false, err
 		}
+	}
+	if crashAt("publish:journaled") {
+		return 0, false, errCrashed
 	}
 	if err := a.place(f.partPath(), dest); err != nil {
 		if !isPathConflict(err) {
@@ -368,6 +381,9 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 		a.removeLocked(f)
 		f.discard(a.root)
 		return 0, false, fmt.Errorf("cannot publish %q: %w", dest, err)
+	}
+	if crashAt("publish:renamed") {
+		return 0, false, errCrashed
 	}
 	a.finishLocked(f, dest, ok)
 	if !ok {
@@ -515,6 +531,9 @@ func (a *assembler) sync() error {
 		a.mu.Unlock()
 		return firstErr
 	}
+	if crashAt("sync:finished-recorded") {
+		return errCrashed
+	}
 	// Only now that the finished files are on record may their journals go:
 	// a crash before this point replays the publish from the journal.
 	for _, j := range remove {
@@ -645,6 +664,11 @@ func (a *assembler) recoverFile(id string) error {
 			// Crashed after the rename, before the journal was removed.
 			a.finished.add(hdr.Rel, fileHash)
 			a.journalsToRemove = append(a.journalsToRemove, jpath)
+			if finishedDest == paths.dest {
+				a.stats.filesCompleted.Add(1)
+				a.recent = append(a.recent, paths.dest)
+			}
+			log.WithField("file", hdr.Rel).Infof("file %q was completed just before the restart", finishedDest)
 		} else {
 			_ = a.root.Remove(jpath)
 		}
