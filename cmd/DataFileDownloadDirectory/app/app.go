@@ -1,0 +1,336 @@
+// Package app is the DataFileDownloadDirectory command: it parses the command
+// line, sets up logging, reads the config file and runs the downloader with
+// the attached console until the user or a signal stops it. main only calls
+// Run, so all of this is tested here.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/console"
+	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/download/config"
+)
+
+// Version is set at build time with
+// -ldflags "-X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Version=1.2.3".
+var Version = "dev"
+
+// Exit statuses.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the download failed or did not stop in time
+	ExitUsage   = 2 // wrong command line or config file
+)
+
+// ShutdownTimeout bounds how long a stop request may take before the program
+// gives up waiting and exits with ExitFailure. Committed offsets and the
+// journal of files in progress make such an exit safe to resume from.
+const ShutdownTimeout = 30 * time.Second
+
+// Run runs the program with args (without the program name) and returns its
+// exit status. It handles SIGINT, SIGTERM and SIGHUP itself: the first asks
+// for a clean stop, the second makes Run return ExitFailure at once.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdin, stdout, stderr, realEnv())
+}
+
+// downloader is what the command needs of *download.Downloader; tests
+// substitute their own.
+type downloader interface {
+	Run(context.Context) error
+	Status() download.Status
+}
+
+// env holds what tests replace: the process's signals, the downloader and
+// the shutdown bound.
+type env struct {
+	notify          func() (sigs <-chan os.Signal, stop func())
+	newDownloader   func(download.Config, *logrus.Entry) (downloader, error)
+	lookupEnv       func(string) (string, bool)
+	shutdownTimeout time.Duration
+}
+
+func realEnv() env {
+	return env{
+		notify: func() (<-chan os.Signal, func()) {
+			// A channel instead of signal.NotifyContext, because the second
+			// signal must be seen too: NotifyContext would restore the
+			// default action, which kills without a status of our choosing.
+			ch := make(chan os.Signal, 2)
+			sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+			// A closed terminal window sends SIGHUP: stop cleanly then too,
+			// unless nohup asked for it to be ignored, which Notify would
+			// undo.
+			if !signal.Ignored(syscall.SIGHUP) {
+				sigs = append(sigs, syscall.SIGHUP)
+			}
+			signal.Notify(ch, sigs...)
+			return ch, func() { signal.Stop(ch) }
+		},
+		newDownloader: func(cfg download.Config, log *logrus.Entry) (downloader, error) {
+			d, err := download.New(cfg, log)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+		lookupEnv:       os.LookupEnv,
+		shutdownTimeout: ShutdownTimeout,
+	}
+}
+
+// verb is a sub-command given as the first argument.
+type verb func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// verbFor returns the sub-command named by a first argument, or nil for the
+// console mode. The service verbs (install, start, ...) slot in here; an
+// output folder with such a name is then written ./install.
+func verbFor(string) verb {
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, e env) int {
+	if len(args) > 0 {
+		if v := verbFor(args[0]); v != nil {
+			return v(ctx, args[1:], stdin, stdout, stderr)
+		}
+	}
+	opts, err := ParseArgs(args)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "%s%s: error: %v\nRun \"%s --help\" to see all options.\n", Usage, Name, err, Name)
+		return ExitUsage
+	case opts.Help:
+		_, _ = io.WriteString(stdout, HelpText())
+		return ExitOK
+	case opts.Version:
+		_, _ = io.WriteString(stdout, VersionText())
+		return ExitOK
+	}
+	s, code := prepare(opts, stderr, e)
+	if s == nil {
+		return code
+	}
+	defer s.close()
+	return s.serve(ctx, stdin, stdout, e)
+}
+
+// VersionText is the output of --version: this program's version and those
+// of the Go runtime and librdkafka it was built with, which are what a bug
+// report needs.
+func VersionText() string {
+	_, rdkafka := kafka.LibraryVersion()
+	return fmt.Sprintf("%s %s\nGo %s %s/%s\nlibrdkafka %s\n",
+		Name, Version, strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, rdkafka)
+}
+
+// session is one console-mode run, from a checked configuration to the
+// summary.
+type session struct {
+	opts      *Options
+	outputDir string
+	log       *logrus.Entry
+	logFile   io.Closer
+	cfg       download.Config
+	dl        downloader
+}
+
+// prepare does everything that can fail because of the command line or the
+// config file, before any connection is made, and reports failures itself.
+// On failure it returns a nil session and the exit status.
+func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
+	s := &session{opts: opts}
+	// The output folder comes first: the default log file lives inside it.
+	out, err := filepath.Abs(opts.OutputDir)
+	if err == nil {
+		err = os.MkdirAll(out, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: cannot create the output folder %s: %v\n", Name, opts.OutputDir, err)
+		return nil, ExitUsage
+	}
+	s.outputDir = out
+
+	path, err := logFilePath(opts.LogFile, out)
+	var lf io.WriteCloser
+	if err == nil {
+		lf, err = openLogFile(path)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: cannot write the log file %s: %v\n", Name, path, err)
+		return nil, ExitUsage
+	}
+	s.logFile = lf
+	s.log = newLogger(stderr, opts.StreamLevel, lf, opts.FileLevel)
+
+	fail := func(code int, format string, args ...any) (*session, int) {
+		s.log.Errorf(format, args...)
+		s.close()
+		return nil, code
+	}
+
+	cfgPath, err := config.ResolvePath(opts.Config)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	file, err := config.Load(cfgPath, e.lookupEnv)
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	settings, err := file.Consumer()
+	if err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
+	if err := config.ValidateConsumer(settings.Kafka); err != nil {
+		// One line per bad setting, each naming the file, so that every
+		// line of the log says what to fix and where.
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs[:len(errs)-1] {
+			s.log.Errorf("config file %s: %v", file.Path(), e)
+		}
+		return fail(ExitUsage, "config file %s: %v", file.Path(), errs[len(errs)-1])
+	}
+	s.log.Infof("Using config file %s", cfgPath)
+	s.log.Debugf("Kafka consumer settings from the config file: %s", formatSettings(config.Redacted(settings.Kafka)))
+	if settings.AutoCommitRequested {
+		s.log.Info("enable.auto.commit in the config file was overridden: this program commits offsets itself, and only for messages whose data is on disk")
+	}
+
+	s.cfg = download.Config{
+		OutputDir: out,
+		Topic:     opts.Topic,
+		Consumers: opts.Threads,
+		GroupID:   s.groupID(settings.GroupID),
+		Kafka:     settings.Kafka,
+		Regex:     opts.Regex,
+	}
+	if s.dl, err = e.newDownloader(s.cfg, s.log); err != nil {
+		return fail(ExitFailure, "cannot start: %v", err)
+	}
+	return s, ExitOK
+}
+
+// groupID picks the consumer group: an explicit --consumer_group_id, else the
+// config file's group.id (the original ignored it, re-reading the whole
+// topic on every run), else a fresh one.
+func (s *session) groupID(fromConfig string) string {
+	id := s.opts.GroupID
+	if !s.opts.GroupIDSet && fromConfig != "" {
+		id = fromConfig
+	}
+	if !strings.EqualFold(id, CreateNew) {
+		s.log.Infof("Consumer group id: %s", id)
+		return id
+	}
+	id = Name + "_" + uuid.NewString()
+	s.log.Infof("Consumer group id: %s (pass --consumer_group_id %s to resume from this point)", id, id)
+	return id
+}
+
+func formatSettings(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s=%s", k, m[k])
+	}
+	return b.String()
+}
+
+func (s *session) close() {
+	if s.logFile != nil {
+		_ = s.logFile.Close()
+		s.logFile = nil
+	}
+}
+
+// serve runs the downloader and the console until a stop request, then waits
+// a bounded time for the downloader to finish and prints the summary.
+func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, e env) int {
+	sigs, stopSignals := e.notify()
+	defer stopSignals()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	s.log.Infof("Listening for files to reconstruct in %s", s.outputDir)
+	threads := "threads"
+	if s.cfg.Consumers == 1 {
+		threads = "thread"
+	}
+	s.log.Infof("Will reconstruct files from messages in the %s topic using %d %s", s.cfg.Topic, s.cfg.Consumers, threads)
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- s.dl.Run(ctx) }()
+
+	con := console.New(stdin, stdout, console.Options{
+		Status: s.dl.Status,
+		Quit: func() {
+			if ctx.Err() == nil {
+				s.log.Info("Quit requested: shutting down")
+			}
+			cancel()
+		},
+		UpdateInterval: time.Duration(s.opts.UpdateSeconds) * time.Second,
+	})
+	conDone := make(chan struct{})
+	go func() {
+		defer close(conDone)
+		con.Run(ctx)
+	}()
+
+	stopping := ctx.Done()
+	var deadline <-chan time.Time
+	for {
+		select {
+		case err := <-runErr:
+			cancel()
+			<-conDone
+			s.log.Infof("File reconstructor writing to %s shut down", s.outputDir)
+			_, _ = io.WriteString(con.Writer(), console.FormatSummary(s.dl.Status(), time.Now()))
+			if err != nil {
+				s.log.Errorf("Stopped because of an error: %v", err)
+				return ExitFailure
+			}
+			return ExitOK
+
+		case sig := <-sigs:
+			if ctx.Err() != nil {
+				s.log.Errorf("Received %v again: exiting at once. Offsets not yet committed will be read again at the next start.", sig)
+				return ExitFailure
+			}
+			s.log.Infof("Received %v: shutting down (press Ctrl+C again to exit at once)", sig)
+			cancel()
+
+		case <-stopping:
+			// Only once: a closed Done channel is always ready.
+			stopping = nil
+			t := time.NewTimer(e.shutdownTimeout)
+			defer t.Stop()
+			deadline = t.C
+
+		case <-deadline:
+			s.log.Errorf("The download did not stop within %v of the shutdown request: exiting anyway. Offsets not yet committed will be read again at the next start.", e.shutdownTimeout)
+			return ExitFailure
+		}
+	}
+}

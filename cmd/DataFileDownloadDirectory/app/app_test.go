@@ -1,0 +1,610 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/download"
+)
+
+// lockedBuffer is written by the program's goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// fakeDownloader stands for *download.Downloader. run decides how Run
+// behaves once started; started is closed when Run begins.
+type fakeDownloader struct {
+	cfg     download.Config
+	run     func(ctx context.Context) error
+	started chan struct{}
+}
+
+func (f *fakeDownloader) Run(ctx context.Context) error {
+	close(f.started)
+	return f.run(ctx)
+}
+
+func (f *fakeDownloader) Status() download.Status {
+	return download.Status{
+		Start:             time.Date(2026, 4, 8, 17, 37, 45, 0, time.Local),
+		MessagesRead:      7,
+		MessagesProcessed: 6,
+		FilesCompleted:    1,
+		RecentlyCompleted: []string{"sub/a.dat"},
+	}
+}
+
+// cleanStop is a downloader that stops as soon as it is asked to.
+func cleanStop(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+type harness struct {
+	t       *testing.T
+	dir     string
+	config  string
+	sigs    chan os.Signal
+	fake    *fakeDownloader
+	stdout  *lockedBuffer
+	stderr  *lockedBuffer
+	env     env
+	newErr  error
+	created bool
+}
+
+func newHarness(t *testing.T, run func(context.Context) error) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "lab.config")
+	if err := os.WriteFile(cfg, []byte("[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{
+		t:      t,
+		dir:    dir,
+		config: cfg,
+		sigs:   make(chan os.Signal, 2),
+		fake:   &fakeDownloader{run: run, started: make(chan struct{})},
+		stdout: &lockedBuffer{},
+		stderr: &lockedBuffer{},
+	}
+	h.env = env{
+		notify: func() (<-chan os.Signal, func()) { return h.sigs, func() {} },
+		newDownloader: func(cfg download.Config, _ *logrus.Entry) (downloader, error) {
+			if h.newErr != nil {
+				return nil, h.newErr
+			}
+			h.created = true
+			h.fake.cfg = cfg
+			return h.fake, nil
+		},
+		lookupEnv:       func(string) (string, bool) { return "", false },
+		shutdownTimeout: 5 * time.Second,
+	}
+	return h
+}
+
+// start runs the program in the background and returns its exit status
+// channel.
+func (h *harness) start(stdin io.Reader, args ...string) <-chan int {
+	code := make(chan int, 1)
+	go func() {
+		code <- run(context.Background(), args, stdin, h.stdout, h.stderr, h.env)
+	}()
+	return code
+}
+
+func (h *harness) wait(code <-chan int) int {
+	h.t.Helper()
+	select {
+	case c := <-code:
+		return c
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("the program did not exit\nstdout:\n%s\nstderr:\n%s", h.stdout, h.stderr)
+		return -1
+	}
+}
+
+func (h *harness) waitStarted() {
+	h.t.Helper()
+	select {
+	case <-h.fake.started:
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("the downloader was not started\nstderr:\n%s", h.stderr)
+	}
+}
+
+func (h *harness) out() string { return filepath.Join(h.dir, "out") }
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"out", "--help"}, {"--n_threads", "0", "-h"}} {
+		h := newHarness(t, cleanStop)
+		if code := h.wait(h.start(nil, args...)); code != ExitOK {
+			t.Errorf("%q: exit %d", args, code)
+		}
+		help := h.stdout.String()
+		if !strings.HasPrefix(help, Usage) || h.stderr.String() != "" {
+			t.Errorf("%q: stdout %q, stderr %q", args, help, h.stderr)
+		}
+	}
+
+	h := newHarness(t, cleanStop)
+	if code := h.wait(h.start(nil, "--version")); code != ExitOK {
+		t.Errorf("--version: exit %d", code)
+	}
+	v := h.stdout.String()
+	if !regexp.MustCompile(`^DataFileDownloadDirectory dev\nGo 1\.\d+.* \w+/\w+\nlibrdkafka \d+\.\d+\.\d+.*\n$`).MatchString(v) {
+		t.Errorf("--version printed %q", v)
+	}
+}
+
+// The help must explain every option the parser accepts.
+func TestHelpMentionsEveryOption(t *testing.T) {
+	help := HelpText()
+	for _, name := range []string{"--config", "--topic_name", "--consumer_topic_name", "--n_threads", "--consumer_group_id",
+		"--download_regex", "--update_seconds", "--logger_stream_level", "--logger_file_level", "--logger_file_path",
+		"--version", "--help", "-h", "re.match", "forward slashes", "create_new", "check", "quit"} {
+		if !strings.Contains(help, name) {
+			t.Errorf("help does not mention %s", name)
+		}
+	}
+	for _, line := range strings.Split(help, "\n") {
+		if len(line) > 100 {
+			t.Errorf("help line longer than 100 columns: %q", line)
+		}
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	tests := [][]string{
+		{},
+		{"--config", "x"},
+		{"out", "--bogus"},
+		{"out", "--n_threads", "0"},
+		{"out", "--n_threads", "many"},
+		{"out", "--update_seconds", "1.5"},
+		{"out", "--logger_stream_level", "loud"},
+		{"out", "--logger_file_level", "-1"},
+		{"out", "--download_regex", "("},
+		{"out", "--topic_name", "bad topic"},
+		{"a", "b"},
+		{"out", "--config"},
+	}
+	for _, args := range tests {
+		h := newHarness(t, cleanStop)
+		code := h.wait(h.start(nil, args...))
+		if code != ExitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, ExitUsage)
+		}
+		errOut := h.stderr.String()
+		if !strings.HasPrefix(errOut, Usage) || !strings.Contains(errOut, "DataFileDownloadDirectory: error: ") {
+			t.Errorf("%q: stderr lacks usage or reason:\n%s", args, errOut)
+		}
+		if h.stdout.String() != "" || h.created {
+			t.Errorf("%q: nothing should run or be printed on stdout", args)
+		}
+	}
+}
+
+func TestOutputFolderCreated(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	out := filepath.Join(h.dir, "a", "b", "out")
+	code := h.start(strings.NewReader("q\n"), out, "--config", h.config)
+	if c := h.wait(code); c != ExitOK {
+		t.Fatalf("exit %d\n%s", c, h.stderr)
+	}
+	if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
+		t.Fatalf("output folder not created: %v", err)
+	}
+	if h.fake.cfg.OutputDir != out || !filepath.IsAbs(h.fake.cfg.OutputDir) {
+		t.Errorf("OutputDir %q", h.fake.cfg.OutputDir)
+	}
+	log := filepath.Join(out, ".datafiledownloaddirectory", "DataFileDownloadDirectory.log")
+	if _, err := os.Stat(log); err != nil {
+		t.Errorf("default log file: %v", err)
+	}
+}
+
+func TestOutputFolderRelativeMadeAbsolute(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	t.Chdir(h.dir)
+	if c := h.wait(h.start(strings.NewReader("q\n"), "rel", "--config", h.config)); c != ExitOK {
+		t.Fatalf("exit %d\n%s", c, h.stderr)
+	}
+	if want := filepath.Join(h.dir, "rel"); h.fake.cfg.OutputDir != want {
+		t.Errorf("OutputDir %q, want %q", h.fake.cfg.OutputDir, want)
+	}
+}
+
+func TestSetupErrorsExit2(t *testing.T) {
+	tests := []struct {
+		name string
+		args func(h *harness) []string
+		want string
+	}{
+		{"output folder is a file", func(h *harness) []string {
+			f := filepath.Join(h.dir, "file")
+			os.WriteFile(f, nil, 0o644)
+			return []string{f, "--config", h.config}
+		}, "cannot create the output folder"},
+		{"output folder below a file", func(h *harness) []string {
+			f := filepath.Join(h.dir, "file")
+			os.WriteFile(f, nil, 0o644)
+			return []string{filepath.Join(f, "out"), "--config", h.config}
+		}, "cannot create the output folder"},
+		{"log file below a file", func(h *harness) []string {
+			f := filepath.Join(h.dir, "file")
+			os.WriteFile(f, nil, 0o644)
+			return []string{h.out(), "--config", h.config, "--logger_file_path", filepath.Join(f, "x.log")}
+		}, "cannot write the log file"},
+		{"missing config file", func(h *harness) []string {
+			return []string{h.out(), "--config", filepath.Join(h.dir, "nope.config")}
+		}, "nope.config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, cleanStop)
+			if c := h.wait(h.start(nil, tt.args(h)...)); c != ExitUsage {
+				t.Errorf("exit %d, want %d", c, ExitUsage)
+			}
+			if !strings.Contains(h.stderr.String(), tt.want) {
+				t.Errorf("stderr does not say %q:\n%s", tt.want, h.stderr)
+			}
+			if h.created {
+				t.Error("the downloader should not be created")
+			}
+		})
+	}
+}
+
+func TestDownloaderNewFailsExit1(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	h.newErr = errors.New("state folder unreadable")
+	if c := h.wait(h.start(nil, h.out(), "--config", h.config)); c != ExitFailure {
+		t.Errorf("exit %d, want %d", c, ExitFailure)
+	}
+	if !strings.Contains(h.stderr.String(), "ERROR: cannot start: state folder unreadable") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
+
+func TestQuitTyped(t *testing.T) {
+	for _, cmd := range []string{"quit\n", "q\n", "  QUIT \r\n", "check\nq\n"} {
+		h := newHarness(t, cleanStop)
+		code := h.start(strings.NewReader(cmd), h.out(), "--config", h.config, "--topic_name", "xrd", "--n_threads", "3")
+		if c := h.wait(code); c != ExitOK {
+			t.Errorf("%q: exit %d\n%s", cmd, c, h.stderr)
+		}
+		errOut := h.stderr.String()
+		for _, want := range []string{
+			"] Listening for files to reconstruct in " + h.out() + "\n",
+			"] Will reconstruct files from messages in the xrd topic using 3 threads\n",
+			"] Quit requested: shutting down\n",
+			"] File reconstructor writing to " + h.out() + " shut down\n",
+		} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%q: stderr lacks %q:\n%s", cmd, want, errOut)
+			}
+		}
+		if out := h.stdout.String(); !strings.Contains(out, "7 total messages were consumed, 6 messages were successfully processed, and 1 file was successfully reconstructed from 2026-04-08 17:37:45 to ") ||
+			!strings.HasSuffix(out, "\nMost recent completed files (up to 50):\n\tsub/a.dat\n") {
+			t.Errorf("%q: summary missing:\n%s", cmd, h.stdout)
+		}
+		if h.fake.cfg.Topic != "xrd" || h.fake.cfg.Consumers != 3 || h.fake.cfg.CommitInterval != 0 {
+			t.Errorf("config %+v", h.fake.cfg)
+		}
+	}
+}
+
+func TestOneThreadWording(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--n_threads", "1")); c != ExitOK {
+		t.Fatalf("exit %d", c)
+	}
+	if !strings.Contains(h.stderr.String(), "in the test topic using 1 thread\n") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
+
+func TestSignalStopsCleanly(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		h := newHarness(t, cleanStop)
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		code := h.start(pr, h.out(), "--config", h.config)
+		h.waitStarted()
+		h.sigs <- sig
+		if c := h.wait(code); c != ExitOK {
+			t.Errorf("%v: exit %d", sig, c)
+		}
+		if !strings.Contains(h.stderr.String(), "Received "+sig.String()+": shutting down") {
+			t.Errorf("%v: stderr:\n%s", sig, h.stderr)
+		}
+		if !strings.Contains(h.stdout.String(), "total messages were consumed") {
+			t.Errorf("%v: no summary", sig)
+		}
+	}
+}
+
+func TestSecondSignalForcesExit(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
+	code := h.start(nil, h.out(), "--config", h.config)
+	h.waitStarted()
+	h.sigs <- os.Interrupt
+	h.sigs <- os.Interrupt
+	if c := h.wait(code); c != ExitFailure {
+		t.Errorf("exit %d, want %d", c, ExitFailure)
+	}
+	if !strings.Contains(h.stderr.String(), "ERROR: Received interrupt again: exiting at once") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
+
+func TestShutdownIsBounded(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
+	h.env.shutdownTimeout = 50 * time.Millisecond
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)
+	if c := h.wait(code); c != ExitFailure {
+		t.Errorf("exit %d, want %d", c, ExitFailure)
+	}
+	if !strings.Contains(h.stderr.String(), "ERROR: The download did not stop within 50ms") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
+
+func TestRunErrorExit1(t *testing.T) {
+	h := newHarness(t, func(context.Context) error { return errors.New("disk on fire") })
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	if c := h.wait(h.start(pr, h.out(), "--config", h.config)); c != ExitFailure {
+		t.Errorf("exit %d, want %d", c, ExitFailure)
+	}
+	if !strings.Contains(h.stderr.String(), "ERROR: Stopped because of an error: disk on fire") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+	if !strings.Contains(h.stdout.String(), "total messages were consumed") {
+		t.Error("the summary is printed also after an error")
+	}
+}
+
+func TestParentContextStops(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, []string{h.out(), "--config", h.config}, nil, h.stdout, h.stderr, h.env) }()
+	h.waitStarted()
+	cancel()
+	if c := h.wait(code); c != ExitOK {
+		t.Errorf("exit %d", c)
+	}
+}
+
+func TestClosedStdinKeepsRunning(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	code := h.start(strings.NewReader(""), h.out(), "--config", h.config, "--update_seconds", "-1")
+	h.waitStarted()
+	select {
+	case c := <-code:
+		t.Fatalf("exited with %d at end of input", c)
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.sigs <- syscall.SIGTERM
+	if c := h.wait(code); c != ExitOK {
+		t.Errorf("exit %d", c)
+	}
+}
+
+func TestGroupID(t *testing.T) {
+	fresh := regexp.MustCompile(`^DataFileDownloadDirectory_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	tests := []struct {
+		name       string
+		args       []string
+		fromConfig string
+		want       string // "" means a fresh id
+	}{
+		{"default", nil, "", ""},
+		{"config", nil, "lab_group", "lab_group"},
+		{"config create_new", nil, "CREATE_NEW", ""},
+		{"explicit wins over config", []string{"--consumer_group_id", "mine"}, "lab_group", "mine"},
+		{"explicit create_new wins over config", []string{"--consumer_group_id", "create_new"}, "lab_group", ""},
+		{"explicit without config", []string{"--consumer-group-id", "mine"}, "", "mine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, err := ParseArgs(append([]string{"out"}, tt.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			s := &session{opts: opts, log: newLogger(&logs, logrus.InfoLevel, nil, 0)}
+			got := s.groupID(tt.fromConfig)
+			switch {
+			case tt.want == "" && !fresh.MatchString(got):
+				t.Errorf("got %q, want a fresh id", got)
+			case tt.want == "" && !strings.Contains(logs.String(), "Consumer group id: "+got+" (pass --consumer_group_id "+got+" to resume from this point)\n"):
+				t.Errorf("fresh id not logged for reuse:\n%s", logs.String())
+			case tt.want != "" && got != tt.want:
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	opts, _ := ParseArgs([]string{"out"})
+	s := &session{opts: opts, log: newLogger(io.Discard, logrus.InfoLevel, nil, 0)}
+	if a, b := s.groupID(""), s.groupID(""); a == b {
+		t.Error("create_new must give a new id each time")
+	}
+}
+
+func TestLogFileLevels(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	logPath := filepath.Join(h.dir, "logs", "run.log")
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config,
+		"--logger_file_path", logPath, "--logger_file_level", "debug", "--logger_stream_level", "error")
+	if c := h.wait(code); c != ExitOK {
+		t.Fatalf("exit %d\n%s", c, h.stderr)
+	}
+	if s := h.stderr.String(); s != "" {
+		t.Errorf("stream at error level shows info lines:\n%s", s)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "] INFO: Listening for files to reconstruct in ") ||
+		!strings.Contains(string(b), "] DEBUG: Kafka consumer settings from the config file: ") {
+		t.Errorf("log file:\n%s", b)
+	}
+	if _, err := os.Stat(filepath.Join(h.out(), ".datafiledownloaddirectory", "DataFileDownloadDirectory.log")); err == nil {
+		t.Error("no default log file when --logger_file_path is given")
+	}
+}
+
+func TestDotsGoToStdout(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	// --update_seconds counts whole seconds; one dot is worth the wait.
+	code := h.start(pr, h.out(), "--config", h.config, "--update_seconds", "1")
+	deadline := time.After(10 * time.Second)
+	for !strings.HasPrefix(h.stdout.String(), ".\n") {
+		select {
+		case <-deadline:
+			t.Fatal("no dot")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	h.sigs <- os.Interrupt
+	if c := h.wait(code); c != ExitOK {
+		t.Errorf("exit %d", c)
+	}
+}
+
+func TestConfigErrorsExit2(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string // "" means no file at all
+		want   []string
+	}{
+		{"missing file", "", []string{"nope.config"}},
+		{"no broker section", "[consumer]\nauto.offset.reset = earliest\n", []string{"[broker]"}},
+		{"kafkacrypto", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[kafkacrypto]\nnode_id = x\n", []string{"not supported yet"}},
+		{"unset variable", "[broker]\nbootstrap.servers = $DFDD_TEST_SURELY_UNSET\n", []string{"DFDD_TEST_SURELY_UNSET"}},
+		{"unknown librdkafka keys", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\nno.such.key = 1\nalso.wrong = 2\n",
+			[]string{"no.such.key", "also.wrong"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, cleanStop)
+			path := filepath.Join(h.dir, "nope.config")
+			if tt.config != "" {
+				path = filepath.Join(h.dir, "bad.config")
+				if err := os.WriteFile(path, []byte(tt.config), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c := h.wait(h.start(nil, h.out(), "--config", path)); c != ExitUsage {
+				t.Errorf("exit %d, want %d", c, ExitUsage)
+			}
+			errOut := h.stderr.String()
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr does not mention %q:\n%s", w, errOut)
+				}
+			}
+			if !strings.Contains(errOut, "] ERROR: ") {
+				t.Errorf("not logged as an error:\n%s", errOut)
+			}
+			if h.created {
+				t.Error("the downloader should not be created")
+			}
+			// The log file records why a service did not start.
+			b, _ := os.ReadFile(filepath.Join(h.out(), ".datafiledownloaddirectory", "DataFileDownloadDirectory.log"))
+			if !strings.Contains(string(b), tt.want[0]) {
+				t.Errorf("log file does not mention %q:\n%s", tt.want[0], b)
+			}
+		})
+	}
+}
+
+func TestConfigSettingsReachTheDownloader(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	cfg := filepath.Join(h.dir, "lab.config")
+	const secret = "hunter2-very-secret"
+	content := "[broker]\nbootstrap.servers = localhost:9092\nsasl.password = " + secret + "\nsasl.username = u\nsecurity.protocol = SASL_PLAINTEXT\nsasl.mechanism = PLAIN\n" +
+		"[consumer]\ngroup.id = lab_group\nenable.auto.commit = True\nauto.offset.reset = earliest\n"
+	if err := os.WriteFile(cfg, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", cfg, "--logger_stream_level", "debug", "--logger_file_level", "debug",
+		"--download_regex", `a/`)
+	if c := h.wait(code); c != ExitOK {
+		t.Fatalf("exit %d\n%s", c, h.stderr)
+	}
+	got := h.fake.cfg
+	if got.GroupID != "lab_group" {
+		t.Errorf("GroupID %q, want the config file's", got.GroupID)
+	}
+	if got.Kafka["bootstrap.servers"] != "localhost:9092" || got.Kafka["auto.offset.reset"] != "earliest" || got.Kafka["sasl.password"] != secret {
+		t.Errorf("Kafka settings %v", got.Kafka)
+	}
+	if got.Regex == nil || !got.Regex.MatchString("a/b") || got.Regex.MatchString("b/a/") {
+		t.Errorf("Regex %v", got.Regex)
+	}
+	errOut := h.stderr.String()
+	if n := strings.Count(errOut, "enable.auto.commit in the config file was overridden"); n != 1 {
+		t.Errorf("%d override lines, want 1:\n%s", n, errOut)
+	}
+	if !strings.Contains(errOut, "Consumer group id: lab_group\n") {
+		t.Errorf("group id not logged:\n%s", errOut)
+	}
+	logFile, _ := os.ReadFile(filepath.Join(h.out(), ".datafiledownloaddirectory", "DataFileDownloadDirectory.log"))
+	for what, text := range map[string]string{"stderr": errOut, "stdout": h.stdout.String(), "log file": string(logFile)} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the password appears in %s", what)
+		}
+	}
+	if !strings.Contains(errOut, "sasl.username=u") {
+		t.Errorf("settings not logged at debug:\n%s", errOut)
+	}
+}
+
+func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
+	h := newHarness(t, cleanStop)
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)); c != ExitOK {
+		t.Fatalf("exit %d\n%s", c, h.stderr)
+	}
+	if strings.Contains(h.stderr.String(), "enable.auto.commit") {
+		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
