@@ -12,7 +12,9 @@ type ConsumerSettings struct {
 	// (key.deserializer, value.deserializer, key.serializer,
 	// value.serializer, node_id) and without group.id;
 	// "auto.offset.reset = none" is removed so that librdkafka's default
-	// applies, as in OpenMSIStream. Other values are passed as written.
+	// applies, as in OpenMSIStream; enable.auto.commit and
+	// enable.auto.offset.store are removed because the downloader sets
+	// them. Other values are passed as written.
 	Kafka map[string]string
 	// GroupID is the file's group.id, "" when absent. "create_new" is kept
 	// literally: the caller decides what a fresh group id looks like.
@@ -67,6 +69,11 @@ func (f *File) Consumer() (*ConsumerSettings, error) {
 	case "true", "yes", "on", "1":
 		settings.AutoCommitRequested = true
 	}
+	// The downloader always commits by itself, so whatever the file says
+	// about committing is overridden, and must not fail validation either
+	// (librdkafka refuses "yes", which Python users write).
+	delete(kafka, "enable.auto.commit")
+	delete(kafka, "enable.auto.offset.store")
 	if err := f.checkBootstrap(kafka); err != nil {
 		return nil, err
 	}

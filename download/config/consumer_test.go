@@ -25,14 +25,14 @@ func TestConsumerFromShippedConfigs(t *testing.T) {
 			Kafka: map[string]string{
 				"bootstrap.servers": "test.cluster:9092", "sasl.mechanism": "PLAIN", "security.protocol": "SASL_SSL",
 				"sasl.username": "test-user", "sasl.password": "test-password",
-				"auto.offset.reset": "earliest", "enable.auto.commit": "False", "fetch.min.bytes": "100000",
+				"auto.offset.reset": "earliest", "fetch.min.bytes": "100000",
 			},
 			GroupID: "create_new",
 		}, []string{"KAFKA_TEST_CLUSTER_BOOTSTRAP_SERVERS", "KAFKA_TEST_CLUSTER_PASSWORD", "KAFKA_TEST_CLUSTER_USERNAME"}},
 		{"local_broker_test.config", ConsumerSettings{
 			Kafka: map[string]string{
 				"bootstrap.servers": "localhost:9092",
-				"auto.offset.reset": "earliest", "enable.auto.commit": "False", "fetch.min.bytes": "100000",
+				"auto.offset.reset": "earliest", "fetch.min.bytes": "100000",
 			},
 			GroupID: "create_new",
 		}, []string{"LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS"}},
@@ -86,9 +86,8 @@ func TestConsumerRules(t *testing.T) {
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "client.id": "lab"}}},
 		{"metadata.broker.list is enough", "[broker]\nmetadata.broker.list = b:1\n",
 			ConsumerSettings{Kafka: map[string]string{"metadata.broker.list": "b:1"}}},
-		{"values as written", broker + "[consumer]\nfetch.min.bytes = 100000\nenable.auto.commit = False\n",
-			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "fetch.min.bytes": "100000",
-				"enable.auto.commit": "False"}}},
+		{"values as written, commit settings left to the downloader", broker + "[consumer]\nfetch.min.bytes = 100000\nenable.auto.commit = False\nenable.auto.offset.store = yes\n",
+			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "fetch.min.bytes": "100000"}}},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {

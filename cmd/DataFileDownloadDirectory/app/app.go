@@ -27,9 +27,12 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/download/config"
 )
 
-// Version is set at build time with
+// Version and Commit are set at build time (see the Makefile) with
 // -ldflags "-X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Version=1.2.3".
-var Version = "dev"
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
 
 // Exit statuses.
 const (
@@ -136,8 +139,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // report needs.
 func VersionText() string {
 	_, rdkafka := kafka.LibraryVersion()
-	return fmt.Sprintf("%s %s\nGo %s %s/%s\nlibrdkafka %s\n",
-		Name, Version, strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, rdkafka)
+	return fmt.Sprintf("%s %s (commit %s)\nGo %s %s/%s\nlibrdkafka %s\n",
+		Name, Version, Commit, strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH, rdkafka)
 }
 
 // session is one console-mode run, from a checked configuration to the

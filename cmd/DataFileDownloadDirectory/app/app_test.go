@@ -160,7 +160,7 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("--version: exit %d", code)
 	}
 	v := h.stdout.String()
-	if !regexp.MustCompile(`^DataFileDownloadDirectory dev\nGo 1\.\d+.* \w+/\w+\nlibrdkafka \d+\.\d+\.\d+.*\n$`).MatchString(v) {
+	if !regexp.MustCompile(`^DataFileDownloadDirectory dev \(commit \w+\)\nGo 1\.\d+.* \w+/\w+\nlibrdkafka \d+\.\d+\.\d+.*\n$`).MatchString(v) {
 		t.Errorf("--version printed %q", v)
 	}
 }

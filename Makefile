@@ -1,0 +1,59 @@
+# DataFileDownloadDirectory: build, test, demo.
+# Every target that needs something (the Kafka jars, the Python uploader,
+# Debian packages) installs it itself, so a fresh machine needs only these.
+
+SHELL := /bin/bash
+export CGO_ENABLED := 1
+GO ?= go
+VERSION ?= $(shell cat VERSION 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Version=$(VERSION) \
+           -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Commit=$(COMMIT)
+BIN := bin/DataFileDownloadDirectory
+VENV := $(CURDIR)/build/venv
+# Seconds each fuzz target runs in `make test`.
+FUZZTIME ?= 10s
+
+.PHONY: all build demo test deps kafka-lib python-venv lint unit integration fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/DataFileDownloadDirectory
+
+# The machine-level packages the tests use, installed only when missing.
+deps:
+	bash test/deps.sh
+
+kafka-lib: deps
+	bash test/kafka/broker.sh lib
+
+python-venv: deps
+	bash test/python/setup-venv.sh $(VENV)
+
+# Starts a local broker, uploads a sample folder with the real OpenMSIStream
+# uploader, runs the downloader until every file is rebuilt, shows them and
+# stops everything.
+demo: build kafka-lib python-venv
+	bash test/demo.sh
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# All tests: unit tests, the race detector, fuzzing for a bounded time, and
+# integration and interop tests against a real Kafka broker (started by the
+# tests themselves) and the real Python uploader.
+test: deps kafka-lib python-venv lint build
+	DFDD_REQUIRE_BROKER=1 DFDD_PYTHON_VENV=$(VENV) DFDD_BINARY=$(CURDIR)/$(BIN) \
+	  $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
+	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./download/config/
+
+clean:
+	rm -rf bin build

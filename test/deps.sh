@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and tests need, only when missing,
+# so it is quick on a machine that already has them.
+set -euo pipefail
+
+pkgs=()
+command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || pkgs+=(maven)
+# kafkacrypto, a dependency of the Python uploader, loads libsodium.
+dpkg-query -W -f='${Status}' libsodium23 2>/dev/null | grep -q "install ok installed" || pkgs+=(libsodium23)
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing Debian packages: ${pkgs[*]}; install them as root: apt-get install -y ${pkgs[*]}" >&2
+		exit 1
+	fi
+	echo "installing Debian packages: ${pkgs[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+fi
