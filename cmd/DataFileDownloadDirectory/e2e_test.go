@@ -1,0 +1,394 @@
+package main_test
+
+// End-to-end tests of the built program against a real Kafka broker: what a
+// user sees when running it, killing it and starting it again.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary returns the program under test: the one `make test` built, or a
+// fresh build.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if p := os.Getenv("DFDD_BINARY"); p != "" {
+			binPath = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "dfdd-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "DataFileDownloadDirectory")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// setup makes a topic and a config file for it, as a user would write it.
+func setup(t *testing.T, partitions int) (topic, cfgPath string) {
+	t.Helper()
+	kafkatest.Require(t)
+	topic = fmt.Sprintf("e2e_%s_%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), topic, partitions); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath = filepath.Join(t.TempDir(), "lab.config")
+	cfg := "[broker]\nbootstrap.servers = $E2E_BOOTSTRAP\n\n[consumer]\ngroup.id = create_new\nauto.offset.reset = earliest\nsession.timeout.ms = 6000\nenable.auto.commit = False\nfetch.min.bytes = 100000\nkey.deserializer = StringDeserializer\nvalue.deserializer = DataFileChunkDeserializer\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return topic, cfgPath
+}
+
+// proc is the program running in the background.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	mu     sync.Mutex
+	output bytes.Buffer // stdout and stderr together
+	done   chan struct{}
+	err    error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.output.Write(b)
+}
+
+func (p *proc) Output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.output.String()
+}
+
+func start(t *testing.T, stdin bool, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "E2E_BOOTSTRAP="+kafkatest.Bootstrap())
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if stdin {
+		var err error
+		if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+	} // else stdin is /dev/null, as under nohup or a supervisor
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("program output:\n%s", p.Output())
+		}
+	})
+	return p
+}
+
+func (p *proc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		t.Fatalf("program did not exit within %s", timeout)
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	return 0
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func randomData(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 0))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+func sameFile(path string, want []byte) bool {
+	got, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(got, want)
+}
+
+func produce(t *testing.T, topic string, msgs []uploadtest.Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := uploadtest.Produce(ctx, kafkatest.Bootstrap(), topic, msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQuitCheckAndSummary(t *testing.T) {
+	topic, cfg := setup(t, 4)
+	out := filepath.Join(t.TempDir(), "new", "out") // created if missing
+	data := randomData(1, 300_000)
+	produce(t, topic, uploadtest.FileChunks(data, "sub/dir/a.dat", 65536, uploadtest.Options{}))
+
+	p := start(t, true, out, "--config", cfg, "--topic-name", topic, "--n_threads", "3", "--update_seconds", "1")
+	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "sub", "dir", "a.dat"), data) })
+	io.WriteString(p.stdin, "check\n")
+	waitFor(t, "the check output", 10*time.Second, func() bool {
+		return strings.Contains(p.Output(), "5 messages read, 5 messages processed, 1 files completely reconstructed so far")
+	})
+	waitFor(t, "a dot", 5*time.Second, func() bool { return strings.Contains(p.Output(), "\n.\n") })
+	io.WriteString(p.stdin, "quit\n")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after quit", code)
+	}
+	if !strings.Contains(p.Output(), "5 total messages were consumed, 5 messages were successfully processed, and 1 file was successfully reconstructed from") ||
+		!strings.Contains(p.Output(), "\tsub/dir/a.dat") {
+		t.Fatalf("summary missing:\n%s", p.Output())
+	}
+}
+
+func TestClosedStdinSIGTERM(t *testing.T) {
+	topic, cfg := setup(t, 2)
+	out := t.TempDir()
+	p := start(t, false, out, "--config", cfg, "--topic_name", topic)
+	data := randomData(2, 1000)
+	produce(t, topic, uploadtest.FileChunks(data, "x.bin", 512, uploadtest.Options{}))
+	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "x.bin"), data) })
+	// With stdin at EOF it keeps running, and does not spin.
+	time.Sleep(time.Second)
+	cpu := cpuTime(t, p.cmd.Process.Pid)
+	time.Sleep(2 * time.Second)
+	if used := cpuTime(t, p.cmd.Process.Pid) - cpu; used > 500*time.Millisecond {
+		t.Fatalf("idle program used %s of CPU in 2 s", used)
+	}
+	select {
+	case <-p.done:
+		t.Fatal("program exited when stdin was closed")
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	if !strings.Contains(p.Output(), "1 file was successfully reconstructed") {
+		t.Fatalf("no summary after SIGTERM:\n%s", p.Output())
+	}
+}
+
+// cpuTime reads a process's user+system CPU time from /proc.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.Atoi(fields[11])
+	stime, _ := strconv.Atoi(fields[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// peakRSS reads a process's peak resident memory from /proc.
+func peakRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// TestKillAndRestart kills the program with SIGKILL in the middle of a
+// stream, several times, and restarts it with the same group: every file
+// arrives whole, none is ever visible unfinished, nothing partial is left.
+func TestKillAndRestart(t *testing.T) {
+	topic, cfg := setup(t, 4)
+	out := t.TempDir()
+	group := "kill-" + topic
+	files := map[string][]byte{}
+	var msgs []uploadtest.Message
+	for i := range 12 {
+		rel := fmt.Sprintf("run%d/file%02d.bin", i%3, i)
+		files[rel] = randomData(uint64(100+i), 1_500_000+i*1000)
+		msgs = append(msgs, uploadtest.FileChunks(files[rel], rel, 65536, uploadtest.Options{Mtime: 1700000000})...)
+	}
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+
+	// A watcher checks that no file is ever seen with wrong content.
+	stopWatch := make(chan struct{})
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- watchOutput(out, files, stopWatch) }()
+
+	args := []string{out, "--config", cfg, "--topic_name", topic, "--consumer_group_id", group}
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		// Slowly, so the kills land in the middle of files.
+		for i := 0; i < len(msgs); i += 10 {
+			produce(t, topic, msgs[i:min(i+10, len(msgs))])
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+	kills, resumed := 0, 0
+	for range 4 {
+		p := start(t, false, args...)
+		time.Sleep(time.Duration(2000+rand.IntN(2500)) * time.Millisecond)
+		p.cmd.Process.Kill()
+		p.wait(t, 10*time.Second)
+		kills++
+		resumed += strings.Count(p.Output(), "chunks already on disk")
+	}
+	<-produced
+	p := start(t, false, args...)
+	waitFor(t, "every file", 2*time.Minute, func() bool {
+		for rel, data := range files {
+			if !sameFile(filepath.Join(out, rel), data) {
+				return false
+			}
+		}
+		return true
+	})
+	// Let the last barrier run, then stop cleanly.
+	time.Sleep(1500 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	close(stopWatch)
+	if err := <-watchErr; err != nil {
+		t.Fatal(err)
+	}
+	partial, _ := os.ReadDir(filepath.Join(out, ".datafiledownloaddirectory", "partial"))
+	for _, e := range partial {
+		t.Errorf("partial data left behind: %s", e.Name())
+	}
+	resumed += strings.Count(p.Output(), "chunks already on disk")
+	if resumed == 0 {
+		t.Fatal("no run resumed a half-received file: the kills did not land mid-file")
+	}
+	t.Logf("survived %d kills, resumed half-received files %d times; %d files, %d messages", kills, resumed, len(files), len(msgs))
+}
+
+// watchOutput samples the output folder until stop is closed and fails if
+// a file is ever visible under its final name with anything but its full,
+// final content.
+func watchOutput(out string, files map[string][]byte, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(20 * time.Millisecond):
+		}
+		err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				if d != nil && d.Name() == ".datafiledownloaddirectory" {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			rel, _ := filepath.Rel(out, p)
+			want, ok := files[filepath.ToSlash(rel)]
+			if !ok {
+				return fmt.Errorf("unexpected file %s", rel)
+			}
+			if got, err := os.ReadFile(p); err == nil && !bytes.Equal(got, want) {
+				return fmt.Errorf("%s visible with %d bytes that are not the uploaded file", rel, len(got))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// TestLargeFileMemory: a 512 MiB file must not take the program's memory
+// past about 250 MiB.
+func TestLargeFileMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 512 MiB")
+	}
+	topic, cfg := setup(t, 4)
+	out := t.TempDir()
+	const size = 512 << 20
+	data := randomData(3, size)
+	p := start(t, false, out, "--config", cfg, "--topic_name", topic)
+	produce(t, topic, uploadtest.FileChunks(data, "big/file.bin", 512<<10, uploadtest.Options{}))
+	final := filepath.Join(out, "big", "file.bin")
+	var peak int64
+	waitFor(t, "the 512 MiB file", 5*time.Minute, func() bool {
+		peak = max(peak, peakRSS(p.cmd.Process.Pid))
+		st, err := os.Stat(final)
+		return err == nil && st.Size() == size
+	})
+	peak = max(peak, peakRSS(p.cmd.Process.Pid))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t, 30*time.Second)
+	t.Logf("peak RSS while rebuilding a 512 MiB file: %d MiB", peak>>20)
+	if peak > 250<<20 {
+		t.Fatalf("peak RSS %d MiB, want at most 250 MiB", peak>>20)
+	}
+}
