@@ -392,7 +392,7 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 			f.paths.rel, dest)
 		return outMismatch, false, nil
 	}
-	a.log.WithField("file", f.paths.rel).Infof("file %q reconstructed (%d bytes, %d chunks)", f.paths.dest, f.size, f.total)
+	a.log.Infof("file %q reconstructed (%d bytes in %d chunks)", f.paths.dest, f.size, f.total)
 	return outCompleted, false, nil
 }
 

@@ -16,8 +16,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/kafkatest"
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/uploadtest"
+	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }

@@ -102,7 +102,7 @@ func (p *proc) Output() string {
 func start(t *testing.T, stdin bool, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "E2E_BOOTSTRAP="+kafkatest.Bootstrap())
+	p.cmd.Env = append(os.Environ(), "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if stdin {
 		var err error
