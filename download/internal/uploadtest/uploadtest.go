@@ -194,7 +194,7 @@ func Produce(ctx context.Context, bootstrap, topic string, msgs []Message) error
 		"message.max.bytes":        16 << 20,
 		// Route librdkafka's log lines to a channel we drain, so they
 		// never reach the test's stderr raw.
-		"go.logs.channel.enable": false,
+		"go.logs.channel.enable": true,
 		"log_level":              3,
 	})
 	if err != nil {
