@@ -93,9 +93,10 @@ func Encode(f Fields) []byte {
 }
 
 // appendInt matches msgpack-python: a non-negative int takes the unsigned
-// family (msgp.AppendInt64 would pick int16/int32/int64 for 128..., which
-// Python never writes); a negative one the signed family, as AppendInt64
-// does. Both pick the smallest width (checked in the tests).
+// family (msgp.AppendInt64 writes int16/int32/int64 from 128 up, which
+// Python never does); a negative one the signed family, as AppendInt64
+// does. msgp v1.6.5 picks the smallest width in both, which
+// TestIntWidthsMatchMsgpack checks against packb's own output.
 func appendInt(b []byte, v int64) []byte {
 	if v >= 0 {
 		return msgp.AppendUint64(b, uint64(v))
