@@ -41,6 +41,8 @@ type Downloader struct {
 	asm   *assembler
 	stats counters
 	start time.Time
+	// limiter keeps repeated client errors from flooding the log.
+	limiter limiter
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -82,7 +84,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		forwardLogs(logs, d.log)
+		forwardLogs(logs, d.log, &d.limiter)
 	}()
 	defer func() {
 		close(logs)

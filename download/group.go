@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -43,8 +44,6 @@ type consumer struct {
 	committed map[int32]kafka.Offset // last offset committed, per partition
 	retries   map[int32]*retry       // partitions paused after a storage error
 
-	lastError     string
-	lastErrorTime time.Time
 	barrierFailed bool
 }
 
@@ -258,14 +257,34 @@ func (c *consumer) onError(e kafka.Error) error {
 	case kafka.ErrAuthentication:
 		msg = fmt.Sprintf("the broker refused our credentials; check sasl.username and sasl.password in the config file (%v)", e)
 	}
-	now := time.Now()
-	if msg == c.lastError && now.Sub(c.lastErrorTime) < errorRepeatInterval {
+	// Every consumer sees the same outage, and librdkafka words each retry
+	// differently: one warning per kind of error for the whole process.
+	if c.d.limiter.allow("error " + e.Code().String()) {
+		c.log.Warn(msg)
+	} else {
 		c.log.Debug(msg)
-		return nil
 	}
-	c.lastError, c.lastErrorTime = msg, now
-	c.log.Warn(msg)
 	return nil
+}
+
+// limiter lets one message of each kind through per repeat interval.
+type limiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (l *limiter) allow(kind string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.last[kind]) < errorRepeatInterval {
+		return false
+	}
+	if l.last == nil {
+		l.last = make(map[string]time.Time)
+	}
+	l.last[kind] = now
+	return true
 }
 
 // process handles one message. It returns an error only when the message
@@ -353,16 +372,10 @@ func partitionList(tps []kafka.TopicPartition) string {
 // raw stderr. Warnings and errors of one kind (tag) are shown at most once
 // per repeat interval: a broker that is down makes librdkafka repeat itself
 // every few seconds, and the consumers report that condition themselves.
-func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry) {
-	lastShown := make(map[string]time.Time)
+func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *limiter) {
 	for ev := range logs {
 		entry := log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level > 4 {
-			entry.Debug(ev.Message)
-			continue
-		}
-		if now := time.Now(); now.Sub(lastShown[ev.Tag]) >= errorRepeatInterval {
-			lastShown[ev.Tag] = now
+		if ev.Level <= 4 && lim.allow("librdkafka "+ev.Tag) {
 			entry.Warn("librdkafka: " + ev.Message)
 		} else {
 			entry.Debug(ev.Message)

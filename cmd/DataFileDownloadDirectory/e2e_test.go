@@ -392,3 +392,29 @@ func TestLargeFileMemory(t *testing.T) {
 		t.Fatalf("peak RSS %d MiB, want at most 250 MiB", peak>>20)
 	}
 }
+
+// TestUnreachableBroker: a broker that is down is reported (through the
+// program's log, not raw librdkafka lines) and retried, and quit still works.
+func TestUnreachableBroker(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "down.config")
+	// Port 1 on loopback: nothing listens there.
+	os.WriteFile(cfg, []byte("[broker]\nbootstrap.servers = 127.0.0.1:1\n[consumer]\nauto.offset.reset = earliest\n"), 0o644)
+	p := start(t, true, filepath.Join(dir, "out"), "--config", cfg, "--topic_name", "nowhere")
+	waitFor(t, "the outage to be reported", 30*time.Second, func() bool {
+		return strings.Contains(p.Output(), "cannot reach the Kafka broker")
+	})
+	time.Sleep(3 * time.Second) // librdkafka retries meanwhile
+	if n := strings.Count(p.Output(), "cannot reach the Kafka broker"); n > 2 {
+		t.Fatalf("the outage was reported %d times in a few seconds", n)
+	}
+	for _, line := range strings.Split(p.Output(), "\n") {
+		if strings.HasPrefix(line, "%") {
+			t.Fatalf("raw librdkafka line on the console: %s", line)
+		}
+	}
+	io.WriteString(p.stdin, "q\n")
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after quit with the broker down", code)
+	}
+}
