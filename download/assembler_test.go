@@ -48,12 +48,12 @@ func randomBytes(seed uint64, n int) []byte {
 
 type testAssembler struct {
 	*assembler
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	logs *test.Hook
 }
 
-func openAssembler(t *testing.T, dir string) *testAssembler {
+func openAssembler(t testing.TB, dir string) *testAssembler {
 	t.Helper()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
