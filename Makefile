@@ -14,7 +14,7 @@ VENV := $(CURDIR)/build/venv
 # Seconds each fuzz target runs in `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps kafka-lib python-venv lint unit integration fuzz clean
+.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean
 
 all: build
 
@@ -54,6 +54,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./download/config/
+
+# Issue 7's benchmark at full size (about half an hour; not part of `make
+# test`): bare consumer vs this program vs the Python original, medians of 3.
+bench: build kafka-lib python-venv
+	$(GO) run ./test/bench -runs 3 -out test/bench/results.md
+
+# The same benchmark, small and once, so that it keeps working.
+bench-smoke: build kafka-lib python-venv
+	$(GO) run ./test/bench -scale 0.01 -runs 1 -workloads A,C,D
 
 clean:
 	rm -rf bin build

@@ -1,0 +1,528 @@
+// Command bench measures, against one local Kafka broker and on the same
+// topics, a bare consumer that throws every message away, this program
+// (default --n_threads and 4) and the Python original, on the workloads of
+// issue 7, and prints a Markdown table of medians. `make bench` runs it at
+// full size; `make test` runs a small smoke version.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
+)
+
+const (
+	MiB       = 1 << 20
+	chunkSize = 512 << 10
+)
+
+type workload struct {
+	name, desc string
+	files      int
+	fileSize   int64
+	python     bool // uploaded by the real OpenMSIStream uploader
+}
+
+func workloads(scale float64) []workload {
+	n := func(v float64, lo int) int { return max(lo, int(v*scale+0.5)) }
+	return []workload{
+		{"A", "1 GiB in 64 files of 16 MiB", n(64, 1), 16 * MiB, false},
+		{"B", "1 file of 2 GiB", 1, max(16*MiB, int64(float64(2048*MiB)*scale)), false},
+		{"C", "5000 files of 64 KiB", n(5000, 20), 64 << 10, false},
+		{"D", "as A, uploaded by Python DataFileUploadDirectory", n(64, 1), 16 * MiB, true},
+	}
+}
+
+// result is one measurement.
+type result struct {
+	seconds float64
+	rssMiB  float64
+	cpu     float64
+}
+
+type row struct {
+	workload, client string
+	bytes            int64
+	files            int
+	runs             []result
+}
+
+func (r row) median() result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(r.runs))
+		for i, x := range r.runs {
+			v[i] = f(x)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	return result{pick(func(x result) float64 { return x.seconds }), pick(func(x result) float64 { return x.rssMiB }), pick(func(x result) float64 { return x.cpu })}
+}
+
+type bench struct {
+	bootstrap string
+	bin, venv string
+	repo      string
+	work      string
+	config    string
+	runs      int
+	log       io.Writer
+}
+
+func main() {
+	scale := flag.Float64("scale", 1, "size of the workloads relative to issue 7's")
+	runs := flag.Int("runs", 3, "measurements of each client per workload (the median is reported)")
+	only := flag.String("workloads", "A,B,C,D", "workloads to run")
+	bin := flag.String("bin", "bin/DataFileDownloadDirectory", "this program")
+	venv := flag.String("venv", "build/venv", "virtual environment with OpenMSIStream; empty skips Python")
+	out := flag.String("out", "", "also write the Markdown table to this file")
+	flag.Parse()
+	if err := run(*scale, *runs, *only, *bin, *venv, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(scale float64, runs int, only, bin, venv, out string) error {
+	ctx := context.Background()
+	repo, _ := os.Getwd()
+	b := &bench{bin: mustAbs(bin), repo: repo, runs: runs, log: os.Stderr}
+	if venv != "" {
+		b.venv = mustAbs(venv)
+	}
+	var err error
+	if b.work, err = os.MkdirTemp("", "dfdd-bench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.work)
+	b.bootstrap = os.Getenv("KAFKA_BOOTSTRAP")
+	if b.bootstrap == "" {
+		broker, err := kafkatest.Start(ctx, filepath.Join(b.work, "broker"))
+		if err != nil {
+			return err
+		}
+		defer broker.Stop()
+		b.bootstrap = broker.Bootstrap()
+	}
+	b.config = filepath.Join(repo, "test", "python", "local_broker.config")
+	os.Setenv("LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS", b.bootstrap)
+
+	var rows []row
+	var latency []float64
+	for _, w := range workloads(scale) {
+		if !strings.Contains(","+only+",", ","+w.name+",") || (w.python && b.venv == "") {
+			continue
+		}
+		r, err := b.workload(ctx, w)
+		if err != nil {
+			return fmt.Errorf("workload %s: %w", w.name, err)
+		}
+		rows = append(rows, r...)
+	}
+	if strings.Contains(only, "A") {
+		if latency, err = b.latency(ctx, 5); err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+	}
+	table := report(rows, latency, scale, runs)
+	fmt.Print(table)
+	if out != "" {
+		return os.WriteFile(out, []byte(table), 0o644)
+	}
+	return nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// workload makes the files, uploads them once and measures every client on
+// the same topic.
+func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
+	src := filepath.Join(b.work, "src_"+w.name)
+	sums, err := makeFiles(src, w)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(src)
+	topic := fmt.Sprintf("bench_%s_%d", w.name, time.Now().UnixNano())
+	if err := kafkatest.CreateTopic(ctx, b.bootstrap, topic, 4); err != nil {
+		return nil, err
+	}
+	total := int64(w.files) * w.fileSize
+	b.logf("workload %s (%s): %d files, %d MiB; uploading", w.name, w.desc, w.files, total/MiB)
+	var nmsgs int
+	if w.python {
+		if nmsgs, err = b.pythonUpload(ctx, src, topic, w); err != nil {
+			return nil, err
+		}
+	} else if nmsgs, err = b.goUpload(ctx, src, topic); err != nil {
+		return nil, err
+	}
+
+	clients := []struct {
+		name string
+		run  func() (result, error)
+	}{
+		{"bare consumer (librdkafka)", func() (result, error) { return b.bare(topic, nmsgs) }},
+		{"this program, 2 consumers", func() (result, error) { return b.ours(topic, sums, 2) }},
+		{"this program, 4 consumers", func() (result, error) { return b.ours(topic, sums, 4) }},
+	}
+	if b.venv != "" {
+		clients = append(clients, struct {
+			name string
+			run  func() (result, error)
+		}{"Python DataFileDownloadDirectory 1.8.8", func() (result, error) { return b.python(topic, sums) }})
+	}
+	var rows []row
+	for _, c := range clients {
+		r := row{workload: w.name + ": " + w.desc, client: c.name, bytes: total, files: w.files}
+		for i := range b.runs {
+			res, err := c.run()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			b.logf("  %s run %d: %.2f s, %.0f MiB RSS, %.1f s CPU", c.name, i+1, res.seconds, res.rssMiB, res.cpu)
+			r.runs = append(r.runs, res)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// makeFiles writes the workload's random files and returns their SHA-256.
+func makeFiles(dir string, w workload) (map[string][32]byte, error) {
+	rng := rand.NewChaCha8([32]byte{byte(w.name[0])})
+	sums := make(map[string][32]byte)
+	buf := make([]byte, 4*MiB)
+	for i := range w.files {
+		rel := fmt.Sprintf("run_%02d/file_%05d.bin", i%10, i)
+		if w.files == 1 {
+			rel = "big/file.bin"
+		}
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.Create(p)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		for left := w.fileSize; left > 0; {
+			n := min(left, int64(len(buf)))
+			rng.Read(buf[:n])
+			h.Write(buf[:n])
+			if _, err := f.Write(buf[:n]); err != nil {
+				f.Close()
+				return nil, err
+			}
+			left -= n
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+		sums[rel] = [32]byte(h.Sum(nil))
+	}
+	return sums, nil
+}
+
+func (b *bench) goUpload(ctx context.Context, src, topic string) (int, error) {
+	n := 0
+	err := filepathWalkFiles(src, func(rel string, data []byte) error {
+		msgs := uploadtest.FileChunks(data, rel, chunkSize, uploadtest.Options{Mtime: 1700000000})
+		n += len(msgs)
+		return uploadtest.Produce(ctx, b.bootstrap, topic, msgs)
+	})
+	return n, err
+}
+
+func filepathWalkFiles(root string, fn func(rel string, data []byte) error) error {
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), data)
+	})
+}
+
+// pythonUpload uploads with the real DataFileUploadDirectory.
+func (b *bench) pythonUpload(ctx context.Context, src, topic string, w workload) (int, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(b.venv, "bin", "python"), filepath.Join(b.repo, "test", "python", "upload_dir.py"),
+		src, "--config", b.config, "--topic_name", topic, "--chunk_size", strconv.Itoa(chunkSize), "--timeout", "1800",
+		"--log", filepath.Join(b.work, "upload_"+w.name+".log"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("upload_dir.py: %v\n%s", err, out)
+	}
+	perFile := int((w.fileSize + chunkSize - 1) / chunkSize)
+	return perFile * w.files, nil
+}
+
+// bare reads every message of the topic with one librdkafka consumer and
+// throws it away: the limit of the broker and the client library here.
+func (b *bench) bare(topic string, want int) (result, error) {
+	var before syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	start := time.Now()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers": b.bootstrap, "group.id": fmt.Sprintf("bare_%d", time.Now().UnixNano()),
+		"auto.offset.reset": "earliest", "enable.auto.commit": false,
+		"go.logs.channel.enable": true, "log_level": 3,
+	})
+	if err != nil {
+		return result{}, err
+	}
+	defer c.Close()
+	go func() {
+		for range c.Logs() {
+		}
+	}()
+	if err := c.Subscribe(topic, nil); err != nil {
+		return result{}, err
+	}
+	got := 0
+	deadline := time.Now().Add(30 * time.Minute)
+	for got < want {
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("read %d of %d messages", got, want)
+		}
+		if m, ok := c.Poll(100).(*kafka.Message); ok && m.TopicPartition.Error == nil {
+			got++
+		}
+	}
+	secs := time.Since(start).Seconds()
+	var after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return result{seconds: secs, rssMiB: float64(ms.Sys) / MiB, cpu: cpu}, nil
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// ours runs this program until every file is published (it publishes only
+// complete, verified files, so presence with the right size means done).
+func (b *bench) ours(topic string, sums map[string][32]byte, threads int) (result, error) {
+	out, err := os.MkdirTemp(b.work, "ours")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(out)
+	cmd := exec.Command(b.bin, out, "--config", b.config, "--topic_name", topic, "--n_threads", strconv.Itoa(threads),
+		"--update_seconds", "-1", "--logger_stream_level", "warning")
+	return b.measure(cmd, out, sums, false)
+}
+
+// python runs the original until every file has its final content (it
+// writes in place under the final name, so only the content tells).
+func (b *bench) python(topic string, sums map[string][32]byte) (result, error) {
+	out, err := os.MkdirTemp(b.work, "python")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(out)
+	cmd := exec.Command(filepath.Join(b.venv, "bin", "DataFileDownloadDirectory"), out, "--config", b.config,
+		"--topic_name", topic, "--n_threads", "2", "--logger_file_path", filepath.Join(b.work, "python.log"))
+	return b.measure(cmd, out, sums, true)
+}
+
+func (b *bench) measure(cmd *exec.Cmd, out string, sums map[string][32]byte, checkContent bool) (result, error) {
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	stdin, err := cmd.StdinPipe() // kept open: Python treats EOF as endless empty input
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer cmd.Process.Kill()
+	remaining := make(map[string][32]byte, len(sums))
+	for k, v := range sums {
+		remaining[k] = v
+	}
+	sizes := make(map[string]int64)
+	deadline := time.Now().Add(60 * time.Minute)
+	for len(remaining) > 0 {
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("%d files not done after an hour\n%s", len(remaining), output.String())
+		}
+		for rel, sum := range remaining {
+			p := filepath.Join(out, filepath.FromSlash(rel))
+			st, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			if checkContent {
+				if st.Size() == sizes[rel] {
+					continue // unchanged since the last look
+				}
+				sizes[rel] = st.Size()
+				if s, err := fileSHA256(p); err != nil || s != sum {
+					sizes[rel] = -1 // look again: it may still be written to in place
+					continue
+				}
+			}
+			delete(remaining, rel)
+		}
+		if len(remaining) > 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	secs := time.Since(start).Seconds()
+	io.WriteString(stdin, "q\n")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return result{}, fmt.Errorf("exit: %v\n%s", err, output.String())
+		}
+	case <-time.After(2 * time.Minute):
+		return result{}, errors.New("did not stop within 2 minutes of q")
+	}
+	// Byte-for-byte check of everything, outside the timing.
+	for rel, sum := range sums {
+		if s, err := fileSHA256(filepath.Join(out, filepath.FromSlash(rel))); err != nil || s != sum {
+			return result{}, fmt.Errorf("%s differs from the uploaded file", rel)
+		}
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return result{seconds: secs, rssMiB: float64(ru.Maxrss) / 1024, cpu: tv(ru.Utime) + tv(ru.Stime)}, nil
+}
+
+func fileSHA256(p string) ([32]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, bufio.NewReaderSize(f, MiB)); err != nil {
+		return [32]byte{}, err
+	}
+	return [32]byte(h.Sum(nil)), nil
+}
+
+// latency measures, with this program running and caught up, the time from
+// the delivery of a 16 MiB file's last chunk to the file's appearance under
+// its final name.
+func (b *bench) latency(ctx context.Context, samples int) ([]float64, error) {
+	topic := fmt.Sprintf("bench_latency_%d", time.Now().UnixNano())
+	if err := kafkatest.CreateTopic(ctx, b.bootstrap, topic, 4); err != nil {
+		return nil, err
+	}
+	out, err := os.MkdirTemp(b.work, "latency")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	cmd := exec.Command(b.bin, out, "--config", b.config, "--topic_name", topic, "--update_seconds", "-1", "--logger_stream_level", "warning")
+	stdin, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		io.WriteString(stdin, "q\n")
+		cmd.Wait()
+	}()
+	rng := rand.NewChaCha8([32]byte{42})
+	var lat []float64
+	for i := range samples + 1 {
+		data := make([]byte, 16*MiB)
+		rng.Read(data)
+		rel := fmt.Sprintf("latency/file_%d.bin", i)
+		if err := uploadtest.Produce(ctx, b.bootstrap, topic, uploadtest.FileChunks(data, rel, chunkSize, uploadtest.Options{})); err != nil {
+			return nil, err
+		}
+		delivered := time.Now()
+		p := filepath.Join(out, filepath.FromSlash(rel))
+		for {
+			if _, err := os.Stat(p); err == nil {
+				break
+			}
+			if time.Since(delivered) > 2*time.Minute {
+				return nil, fmt.Errorf("%s never appeared", rel)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if i > 0 { // the first includes joining the group
+			lat = append(lat, time.Since(delivered).Seconds())
+		}
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
+
+func report(rows []row, latency []float64, scale float64, runs int) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "Medians of %d runs each, workloads at scale %g, on %d cores (%s/%s), one local Kafka 4.3.1 broker on loopback, topics with 4 partitions, 512 KiB chunks. Time runs from the client's start (group join included) to the last file published and verified.\n\n", runs, scale, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	s.WriteString("| workload | client | MB/s | files/s | ours / bare | ours / Python | peak RSS MiB | CPU s |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	bare := map[string]float64{}
+	python := map[string]float64{}
+	for _, r := range rows {
+		m := r.median()
+		if strings.HasPrefix(r.client, "bare") {
+			bare[r.workload] = m.seconds
+		}
+		if strings.HasPrefix(r.client, "Python") {
+			python[r.workload] = m.seconds
+		}
+	}
+	for _, r := range rows {
+		m := r.median()
+		vsBare, vsPython := "", ""
+		if strings.HasPrefix(r.client, "this program") {
+			if t, ok := bare[r.workload]; ok {
+				vsBare = fmt.Sprintf("%.2f", t/m.seconds)
+			}
+			if t, ok := python[r.workload]; ok {
+				vsPython = fmt.Sprintf("%.1f×", t/m.seconds)
+			}
+		}
+		fmt.Fprintf(&s, "| %s | %s | %.0f | %.0f | %s | %s | %.0f | %.1f |\n", r.workload, r.client,
+			float64(r.bytes)/1e6/m.seconds, float64(r.files)/m.seconds, vsBare, vsPython, m.rssMiB, m.cpu)
+	}
+	if len(latency) > 0 {
+		fmt.Fprintf(&s, "\nLast chunk delivered to file published, 16 MiB file, program caught up: median %.0f ms (min %.0f, max %.0f, %d samples).\n",
+			1000*latency[len(latency)/2], 1000*latency[0], 1000*latency[len(latency)-1], len(latency))
+	}
+	s.WriteString("\nThe bare consumer's RSS is the Go heap of the bench process, not comparable; ratios are throughput ratios (higher is better for ours).\n")
+	return s.String()
+}
