@@ -170,8 +170,10 @@ func (a *assembler) lookup(c *Chunk, p filePaths) (*partialFile, outcome, error)
 		// A late duplicate of a finished file must not start a partial
 		// file that can never complete. Only if the user removed the file
 		// since is it rebuilt.
-		if _, err := a.root.Lstat(p.dest); err == nil {
-			return nil, outDuplicate, nil
+		for _, dest := range []string{p.dest, MismatchDirName + "/" + p.dest} {
+			if _, err := a.root.Lstat(dest); err == nil {
+				return nil, outDuplicate, nil
+			}
 		}
 	}
 	nf, err := a.create(c, p)

@@ -176,6 +176,12 @@ func TestAssemblerHashMismatchGoesAside(t *testing.T) {
 	if last != outMismatch {
 		t.Fatalf("outcome %v, want mismatch", last)
 	}
+	// Late duplicates of it must not start a partial file.
+	if out := a.feed(chunks[0]); out != outDuplicate {
+		t.Fatalf("late duplicate of a mismatched file: outcome %v", out)
+	}
+	a.mustSync()
+	assertNoPartialData(t, dir)
 	assertMissing(t, filepath.Join(dir, "x", "bad.bin"))
 	assertFile(t, filepath.Join(dir, MismatchDirName, "x", "bad.bin"), data)
 	if len(a.logs.AllEntries()) == 0 || a.logs.LastEntry().Level != logrus.WarnLevel {
