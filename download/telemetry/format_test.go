@@ -19,8 +19,8 @@ func TestPythonISOTime(t *testing.T) {
 		want string
 	}{
 		{time.Date(2026, 4, 8, 22, 37, 45, 123456789, time.UTC), "2026-04-08T22:37:45.123456+00:00"},
-		{time.Date(2026, 4, 8, 22, 37, 45, 0, time.UTC), "2026-04-08T22:37:45+00:00"},       // Python drops .000000
-		{time.Date(2026, 4, 8, 22, 37, 45, 999, time.UTC), "2026-04-08T22:37:45+00:00"},     // below a microsecond
+		{time.Date(2026, 4, 8, 22, 37, 45, 0, time.UTC), "2026-04-08T22:37:45+00:00"},   // Python drops .000000
+		{time.Date(2026, 4, 8, 22, 37, 45, 999, time.UTC), "2026-04-08T22:37:45+00:00"}, // below a microsecond
 		{time.Date(2026, 4, 8, 22, 37, 45, 1000, time.UTC), "2026-04-08T22:37:45.000001+00:00"},
 		{time.Date(2026, 4, 9, 0, 30, 0, 500000000, berlin), "2026-04-08T22:30:00.500000+00:00"}, // converted to UTC
 	} {
@@ -94,7 +94,9 @@ func TestDeltasAddUpToTotals(t *testing.T) {
 
 type msgFormatter struct{}
 
-func (msgFormatter) Format(e *logrus.Entry) ([]byte, error) { return []byte("\n" + e.Message + "\n"), nil }
+func (msgFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	return []byte("\n" + e.Message + "\n"), nil
+}
 
 func fill(b *LogBuffer, from, to int) {
 	for i := from; i < to; i++ {
