@@ -308,7 +308,8 @@ func (s *sender) drainLogs() {
 	for ev := range s.logCh {
 		msg := redact(ev.Message, s.secret)
 		entry := s.log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level > 4 {
+		// FAIL lines repeat what the error events already report.
+		if ev.Level > 4 || ev.Tag == "FAIL" {
 			entry.Debug(msg)
 			continue
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/console"
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/download/config"
+	"github.com/openmsi/datafiledownloaddirectory/download/telemetry"
 )
 
 // Version and Commit are set at build time (see the Makefile) with
@@ -67,6 +68,9 @@ type env struct {
 	newDownloader   func(download.Config, *logrus.Entry) (downloader, error)
 	lookupEnv       func(string) (string, bool)
 	shutdownTimeout time.Duration
+	// telemetryFlushTimeout bounds the wait for the last heartbeat and log
+	// messages at shutdown, on top of the downloader's own shutdown.
+	telemetryFlushTimeout time.Duration
 }
 
 func realEnv() env {
@@ -93,8 +97,9 @@ func realEnv() env {
 			}
 			return d, nil
 		},
-		lookupEnv:       os.LookupEnv,
-		shutdownTimeout: ShutdownTimeout,
+		lookupEnv:             os.LookupEnv,
+		shutdownTimeout:       ShutdownTimeout,
+		telemetryFlushTimeout: telemetry.DefaultFlushTimeout,
 	}
 }
 
@@ -152,6 +157,11 @@ type session struct {
 	logFile   io.Closer
 	cfg       download.Config
 	dl        downloader
+	// tel sends the optional heartbeat and log messages; nil without
+	// their topics. logs collects the lines for the log topic.
+	tel        *telemetry.Telemetry
+	logs       *telemetry.LogBuffer
+	telStarted bool // Run owns the producers from then on
 }
 
 // prepare does everything that can fail because of the command line or the
@@ -181,6 +191,14 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 	}
 	s.logFile = lf
 	s.log = newLogger(stderr, opts.StreamLevel, lf, opts.FileLevel)
+	if opts.LogTopic != "" {
+		// Installed before anything is logged, so that the first log
+		// message tells how the run started, config problems included.
+		// Added last: logrus stops at the first hook that fails, and this
+		// one never fails.
+		s.logs = telemetry.NewLogBuffer(telemetry.DefaultLogLines, lineFormatter{bare: true})
+		s.log.Logger.AddHook(s.logs)
+	}
 
 	fail := func(code int, format string, args ...any) (*session, int) {
 		s.log.Errorf(format, args...)
@@ -226,10 +244,84 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 		Kafka:     settings.Kafka,
 		Regex:     opts.Regex,
 	}
+	if s.tel, err = s.newTelemetry(file, e.telemetryFlushTimeout); err != nil {
+		return fail(ExitUsage, "%v", err)
+	}
 	if s.dl, err = e.newDownloader(s.cfg, s.log); err != nil {
 		return fail(ExitFailure, "cannot start: %v", err)
 	}
 	return s, ExitOK
+}
+
+// newTelemetry makes the producers of the heartbeat and log topics that
+// the options ask for, with the [heartbeat] and [log] sections' settings;
+// nil when neither topic is given.
+func (s *session) newTelemetry(file *config.File, flushTimeout time.Duration) (*telemetry.Telemetry, error) {
+	o := s.opts
+	if o.HeartbeatTopic == "" && o.LogTopic == "" {
+		return nil, nil
+	}
+	broker, err := file.Section("broker")
+	if err != nil {
+		return nil, err
+	}
+	dest := func(section, topic, programID string, seconds int) (*telemetry.Destination, error) {
+		if topic == "" {
+			return nil, nil
+		}
+		values := map[string]string{}
+		if file.Has(section) {
+			if values, err = file.Section(section); err != nil {
+				return nil, err
+			}
+		}
+		d := &telemetry.Destination{
+			Topic:     topic,
+			ProgramID: ProgramID(programID, o.ServiceName),
+			Interval:  time.Duration(seconds) * time.Second,
+			Kafka:     telemetry.ProducerSettings(values, broker),
+		}
+		kind := strings.ToUpper(section[:1]) + section[1:]
+		s.log.Infof("%s messages will be produced to the '%s' topic every %d seconds with the key %s_%s", kind, topic, seconds, d.ProgramID, section)
+		s.log.Debugf("Kafka producer settings for the %s topic: %s", section, formatSettings(config.Redacted(d.Kafka)))
+		return d, nil
+	}
+	cfg := telemetry.Config{
+		// s.dl does not exist yet; Run asks for the status only after it
+		// does.
+		Status:       func() download.Status { return s.dl.Status() },
+		Logs:         s.logs,
+		FlushTimeout: flushTimeout,
+	}
+	if cfg.Heartbeat, err = dest("heartbeat", o.HeartbeatTopic, o.HeartbeatProgramID, o.HeartbeatSeconds); err != nil {
+		return nil, err
+	}
+	if cfg.Log, err = dest("log", o.LogTopic, o.LogProgramID, o.LogSeconds); err != nil {
+		return nil, err
+	}
+	t, err := telemetry.New(cfg, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", file.Path(), err)
+	}
+	return t, nil
+}
+
+// ProgramID is the id in the keys of heartbeat and log messages: the given
+// one, else the host name, with the service name appended when there is
+// one. The original used a memory address, which changed at every start
+// and so split one downloader's history on a dashboard.
+func ProgramID(given, serviceName string) string {
+	if given != "" {
+		return given
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = Name
+	}
+	if serviceName != "" {
+		return host + "_" + serviceName
+	}
+	return host
 }
 
 // groupID picks the consumer group: an explicit --consumer_group_id, else the
@@ -261,6 +353,10 @@ func formatSettings(m map[string]string) string {
 }
 
 func (s *session) close() {
+	if s.tel != nil && !s.telStarted {
+		s.tel.Close()
+		s.tel = nil
+	}
 	if s.logFile != nil {
 		_ = s.logFile.Close()
 		s.logFile = nil
@@ -284,6 +380,22 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.dl.Run(ctx) }()
+
+	// Telemetry stops only once the downloader has, so that the last
+	// heartbeat counts its last messages and the heartbeats of the run add
+	// up to the summary's totals. WithoutCancel keeps ctx's values.
+	telCtx, stopTel := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopTel()
+	telDone := make(chan struct{})
+	if s.tel != nil {
+		s.telStarted = true
+		go func() {
+			defer close(telDone)
+			s.tel.Run(telCtx)
+		}()
+	} else {
+		close(telDone)
+	}
 
 	con := console.New(stdin, stdout, console.Options{
 		Status: s.dl.Status,
@@ -309,6 +421,9 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 			cancel()
 			<-conDone
 			s.log.Infof("File reconstructor writing to %s shut down", s.outputDir)
+			// Bounded by the telemetry's flush timeout.
+			stopTel()
+			<-telDone
 			_, _ = io.WriteString(con.Writer(), console.FormatSummary(s.dl.Status(), time.Now()))
 			if err != nil {
 				s.log.Errorf("Stopped because of an error: %v", err)

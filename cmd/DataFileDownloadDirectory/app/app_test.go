@@ -107,6 +107,8 @@ func newHarness(t *testing.T, run func(context.Context) error) *harness {
 		},
 		lookupEnv:       func(string) (string, bool) { return "", false },
 		shutdownTimeout: 5 * time.Second,
+		// No broker listens: the last messages are given up at once.
+		telemetryFlushTimeout: 100 * time.Millisecond,
 	}
 	return h
 }
@@ -170,6 +172,8 @@ func TestHelpMentionsEveryOption(t *testing.T) {
 	help := HelpText()
 	for _, name := range []string{"--config", "--topic_name", "--consumer_topic_name", "--n_threads", "--consumer_group_id",
 		"--download_regex", "--update_seconds", "--logger_stream_level", "--logger_file_level", "--logger_file_path",
+		"--heartbeat_topic_name", "--heartbeat_program_id", "--heartbeat_interval_secs",
+		"--log_topic_name", "--log_program_id", "--log_interval_secs",
 		"--version", "--help", "-h", "re.match", "forward slashes", "create_new", "check", "quit"} {
 		if !strings.Contains(help, name) {
 			t.Errorf("help does not mention %s", name)
@@ -606,5 +610,62 @@ func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
 	}
 	if strings.Contains(h.stderr.String(), "enable.auto.commit") {
 		t.Errorf("stderr:\n%s", h.stderr)
+	}
+}
+
+func TestProgramID(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct{ given, service, want string }{
+		{"lab-pc-3", "", "lab-pc-3"},
+		{"lab-pc-3", "xrd", "lab-pc-3"},
+		{"", "", host},
+		{"", "xrd", host + "_xrd"},
+	} {
+		if got := ProgramID(tc.given, tc.service); got != tc.want {
+			t.Errorf("ProgramID(%q, %q) = %q, want %q", tc.given, tc.service, got, tc.want)
+		}
+	}
+}
+
+func TestTelemetrySettings(t *testing.T) {
+	tests := []struct {
+		name, config string
+		args         []string
+		code         int
+		want         string
+	}{
+		{"heartbeat merged over broker", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[heartbeat]\nlinger.ms = 5\nkey.serializer = StringSerializer\n",
+			[]string{"--heartbeat_topic_name", "hb", "--heartbeat_interval_secs", "30", "--heartbeat_program_id", "pc"}, ExitOK,
+			"Heartbeat messages will be produced to the 'hb' topic every 30 seconds with the key pc_heartbeat"},
+		{"log without section", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n",
+			[]string{"--log_topic_name", "lg"}, ExitOK, "Log messages will be produced to the 'lg' topic every 60 seconds"},
+		{"bad log setting", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[log]\nlinger.ms = soon\n",
+			[]string{"--log_topic_name", "lg"}, ExitUsage, "producer of the log topic lg"},
+		{"secret not shown", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[heartbeat]\nbootstrap.servers = other:9093\nsasl.password = hunter2\nsecurity.protocol = carrier_pigeon\n",
+			[]string{"--heartbeat_topic_name", "hb", "--logger_stream_level", "debug"}, ExitUsage, "heartbeat topic hb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, cleanStop)
+			if err := os.WriteFile(h.config, []byte(tt.config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{h.out(), "--config", h.config}, tt.args...)
+			if c := h.wait(h.start(strings.NewReader("q\n"), args...)); c != tt.code {
+				t.Errorf("exit %d, want %d\n%s", c, tt.code, h.stderr)
+			}
+			if !strings.Contains(h.stderr.String(), tt.want) {
+				t.Errorf("stderr does not say %q:\n%s", tt.want, h.stderr)
+			}
+			if strings.Contains(h.stderr.String(), "hunter2") {
+				t.Errorf("secret in the output:\n%s", h.stderr)
+			}
+			if tt.code != ExitOK && h.created {
+				t.Error("the downloader should not be created")
+			}
+		})
 	}
 }

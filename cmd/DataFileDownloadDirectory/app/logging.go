@@ -29,8 +29,11 @@ const (
 // and scripts used to its output can read ours. withLevel prefixes every
 // line with its level, for the log file, where debug and info lines would
 // otherwise be told apart only by their wording.
+// bare leaves out the bracketed name and time, for the log topic, whose
+// messages carry their own timestamp.
 type lineFormatter struct {
 	withLevel bool
+	bare      bool
 }
 
 func (f lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
@@ -39,10 +42,14 @@ func (f lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	// The original printed a message's leading newlines before the bracket,
 	// which keeps a blank line above it instead of breaking the prefix off.
 	for strings.HasPrefix(msg, "\n") {
-		b.WriteByte('\n')
+		if !f.bare {
+			b.WriteByte('\n')
+		}
 		msg = msg[1:]
 	}
-	fmt.Fprintf(&b, "[%s %s] ", Name, e.Time.Format("2006-01-02 15:04:05"))
+	if !f.bare {
+		fmt.Fprintf(&b, "[%s %s] ", Name, e.Time.Format("2006-01-02 15:04:05"))
+	}
 	if p := f.prefix(e.Level); p != "" && !strings.HasPrefix(msg, p) {
 		b.WriteString(p)
 	}

@@ -213,3 +213,11 @@ func TestOpenLogFile(t *testing.T) {
 		t.Error("a log file below a regular file should fail at once")
 	}
 }
+
+func TestBareLineFormatter(t *testing.T) {
+	e := &logrus.Entry{Time: time.Now(), Level: logrus.WarnLevel, Message: "\nodd file", Data: logrus.Fields{"path": "a b"}}
+	got, err := lineFormatter{bare: true}.Format(e)
+	if err != nil || string(got) != "WARNING: odd file path=\"a b\"\n" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}

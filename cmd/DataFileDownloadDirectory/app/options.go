@@ -41,6 +41,19 @@ type Options struct {
 	FileLevel     logrus.Level
 	LogFile       string // "" means the default in the state folder
 
+	// Heartbeat and log topics ("" switches them off). A program id of ""
+	// means the default, see ProgramID.
+	HeartbeatTopic     string
+	HeartbeatProgramID string
+	HeartbeatSeconds   int
+	LogTopic           string
+	LogProgramID       string
+	LogSeconds         int
+	// ServiceName is appended to the default program id when the program
+	// runs as a service, so that two services on one host stay apart. The
+	// service verbs set it; the console mode leaves it empty.
+	ServiceName string
+
 	Help    bool
 	Version bool
 }
@@ -86,6 +99,14 @@ func ParseArgs(args []string) (*Options, error) {
 	fs.Var(&levelValue{p: &o.FileLevel}, "logger_file_level", "")
 	o.FileLevel = logrus.WarnLevel
 	fs.StringVar(&o.LogFile, "logger_file_path", "", "")
+	fs.StringVar(&o.HeartbeatTopic, "heartbeat_topic_name", "", "")
+	fs.StringVar(&o.HeartbeatProgramID, "heartbeat_program_id", "", "")
+	fs.Var(&intValue{p: &o.HeartbeatSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "heartbeat_interval_secs", "")
+	o.HeartbeatSeconds = 900
+	fs.StringVar(&o.LogTopic, "log_topic_name", "", "")
+	fs.StringVar(&o.LogProgramID, "log_program_id", "", "")
+	fs.Var(&intValue{p: &o.LogSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "log_interval_secs", "")
+	o.LogSeconds = 60
 	fs.BoolVarP(&o.Help, "help", "h", false, "")
 	fs.BoolVar(&o.Version, "version", false, "")
 	fs.VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
@@ -128,8 +149,17 @@ func ParseArgs(args []string) (*Options, error) {
 	case o.GroupID == "":
 		return nil, usageErrorf("--consumer_group_id must not be empty")
 	}
-	if err := checkTopic(o.Topic); err != nil {
+	if err := checkTopic("--topic_name", o.Topic); err != nil {
 		return nil, err
+	}
+	// Given empty, these topics stay off, as when they are not given.
+	for _, opt := range []struct{ flag, topic string }{{"--heartbeat_topic_name", o.HeartbeatTopic}, {"--log_topic_name", o.LogTopic}} {
+		if opt.topic == "" {
+			continue
+		}
+		if err := checkTopic(opt.flag, opt.topic); err != nil {
+			return nil, err
+		}
 	}
 	if o.DownloadRegex != "" {
 		if o.Regex, err = download.CompileRegex(o.DownloadRegex); err != nil {
@@ -195,18 +225,18 @@ func quoteAll(s []string) []string {
 
 // checkTopic applies Kafka's rules for topic names, so that a typo is
 // reported now and not by the broker after connecting.
-func checkTopic(t string) error {
+func checkTopic(flag, t string) error {
 	switch {
 	case t == "":
-		return usageErrorf("--topic_name must not be empty")
+		return usageErrorf("%s must not be empty", flag)
 	case len(t) > 249:
-		return usageErrorf("--topic_name is %d characters long; Kafka allows at most 249", len(t))
+		return usageErrorf("%s is %d characters long; Kafka allows at most 249", flag, len(t))
 	case t == "." || t == "..":
-		return usageErrorf("--topic_name %q is not a valid Kafka topic name", t)
+		return usageErrorf("%s %q is not a valid Kafka topic name", flag, t)
 	}
 	for _, r := range t {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return usageErrorf("--topic_name %q is not a valid Kafka topic name: it may hold only letters, digits, '.', '_' and '-'", t)
+			return usageErrorf("%s %q is not a valid Kafka topic name: it may hold only letters, digits, '.', '_' and '-'", flag, t)
 		}
 	}
 	return nil
@@ -359,6 +389,24 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
                             kept; an existing folder means the file
                             ` + Name + `.log in it. (default =
                             OUTPUT_DIR/` + download.StateDirName + `/` + Name + `.log)
+  --heartbeat_topic_name T  send a heartbeat message to topic T at start,
+                            every --heartbeat_interval_secs and at shutdown:
+                            the messages read and processed and their bytes
+                            since the previous one, as OpenMSIStream does.
+                            A [heartbeat] config section may give producer
+                            settings, or another broker with its own
+                            bootstrap.servers. (default = none)
+  --heartbeat_program_id ID heartbeat messages have the key ID_heartbeat.
+                            (default = this computer's host name)
+  --heartbeat_interval_secs N
+                            seconds between heartbeats. (default = 900)
+  --log_topic_name T        send the lines this program logs to topic T at
+                            start, every --log_interval_secs and at shutdown.
+                            A [log] config section works as [heartbeat].
+                            (default = none)
+  --log_program_id ID       log messages have the key ID_log.
+                            (default = this computer's host name)
+  --log_interval_secs N     seconds between log messages. (default = 60)
   --version                 print the versions of this program, Go and
                             librdkafka
   -h, --help                print this help

@@ -22,6 +22,9 @@ func TestParseArgsDefaults(t *testing.T) {
 		UpdateSeconds: 300,
 		StreamLevel:   logrus.InfoLevel,
 		FileLevel:     logrus.WarnLevel,
+		// Off unless their topics are given; the original's intervals.
+		HeartbeatSeconds: 900,
+		LogSeconds:       60,
 	}
 	if *o != want {
 		t.Errorf("got  %+v\nwant %+v", *o, want)
@@ -77,6 +80,16 @@ func TestParseArgs(t *testing.T) {
 			func(o *Options) bool { return o.Regex == nil }},
 		{"double dash ends options", []string{"--topic_name", "t", "--", "--weird-folder"},
 			func(o *Options) bool { return o.OutputDir == "--weird-folder" }},
+		{"telemetry", []string{"out", "--heartbeat_topic_name", "hb", "--heartbeat_program_id", "pc1", "--heartbeat_interval_secs", "5",
+			"--log_topic_name", "lg", "--log_program_id", "pc2", "--log_interval_secs", "7"},
+			func(o *Options) bool {
+				return o.HeartbeatTopic == "hb" && o.HeartbeatProgramID == "pc1" && o.HeartbeatSeconds == 5 &&
+					o.LogTopic == "lg" && o.LogProgramID == "pc2" && o.LogSeconds == 7
+			}},
+		{"telemetry dashes", []string{"out", "--heartbeat-topic-name", "hb", "--heartbeat-interval-secs", "1", "--log-topic-name", "lg", "--log-interval_secs", "2"},
+			func(o *Options) bool {
+				return o.HeartbeatTopic == "hb" && o.HeartbeatSeconds == 1 && o.LogTopic == "lg" && o.LogSeconds == 2
+			}},
 		{"help wins", []string{"--help", "--n_threads", "x"},
 			func(o *Options) bool { return o.Help }},
 		{"help short", []string{"-h"},
@@ -130,6 +143,11 @@ func TestParseArgsErrors(t *testing.T) {
 		{"bad regex", []string{"out", "--download_regex", "a("}, "--download_regex"},
 		{"unsupported regex", []string{"out", "--download_regex", "(?!x)"}, "--download_regex"},
 		{"bool with value", []string{"out", "--version=maybe"}, "--version"},
+		{"heartbeat interval zero", []string{"out", "--heartbeat_interval_secs", "0"}, "at least 1"},
+		{"heartbeat interval negative", []string{"out", "--heartbeat_interval_secs", "-5"}, "at least 1"},
+		{"log interval word", []string{"out", "--log_interval_secs", "often"}, "at least 1"},
+		{"bad heartbeat topic", []string{"out", "--heartbeat_topic_name", "a b"}, "--heartbeat_topic_name"},
+		{"bad log topic", []string{"out", "--log_topic_name", ".."}, "--log_topic_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
