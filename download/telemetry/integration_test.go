@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,4 +291,87 @@ func TestUnreachableBroker(t *testing.T) {
 	if len(lines) > 5 || dropped < 45 {
 		t.Fatalf("buffer holds %d lines, %d dropped; want at most 5 and the rest counted", len(lines), dropped)
 	}
+}
+
+// A log broker that goes down and comes back: lines logged meanwhile are
+// kept up to the buffer's bound, and the first message delivered afterwards
+// says how many were dropped.
+func TestLogBrokerOutage(t *testing.T) {
+	kafkatest.Require(t)
+	b := kafkatest.SharedBroker()
+	if b == nil {
+		t.Skip("cannot stop the broker of $KAFKA_BOOTSTRAP")
+	}
+	logTopic := topic(t, "log")
+	buf := NewLogBuffer(10, &logrus.TextFormatter{DisableTimestamp: true})
+	log, seen := newLogger(buf)
+	kcfg := map[string]string{"bootstrap.servers": kafkatest.Bootstrap(), "message.timeout.ms": "300",
+		"reconnect.backoff.max.ms": "200"}
+	tel, err := New(Config{
+		Log:  &Destination{Topic: logTopic, ProgramID: "p", Interval: 200 * time.Millisecond, Kafka: kcfg},
+		Logs: buf,
+	}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tel.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// Delivered while the broker is up.
+	log.Info("before the outage")
+	consume(t, logTopic, 10*time.Second, func(m []*kafka.Message) bool {
+		return strings.Contains(strings.Join(linesOf(t, m), "\n"), "before the outage")
+	})
+
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		log.Infof("during the outage %d", i)
+	}
+	for deadline := time.Now().Add(10 * time.Second); seen.count("could not send a log message") == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery failure reported: %q", seen.lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctxStart, cancelStart := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelStart()
+	if err := b.Restart(ctxStart); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	consume(t, logTopic, 20*time.Second, func(m []*kafka.Message) bool {
+		lines = linesOf(t, m)
+		return strings.Contains(strings.Join(lines, "\n"), "during the outage 49")
+	})
+	joined := strings.Join(lines, "\n")
+	if !regexp.MustCompile(`WARNING: \d+ log lines were dropped`).MatchString(joined) {
+		t.Fatalf("no dropped count in the log messages:\n%s", joined)
+	}
+	if strings.Contains(joined, "during the outage 0\"") || strings.Count(joined, "during the outage") > 10 {
+		t.Fatalf("more lines kept than the buffer holds:\n%s", joined)
+	}
+}
+
+func linesOf(t *testing.T, msgs []*kafka.Message) []string {
+	t.Helper()
+	var lines []string
+	for _, m := range msgs {
+		var v struct {
+			Messages []string `json:"messages"`
+		}
+		if err := json.Unmarshal(m.Value, &v); err != nil {
+			t.Fatalf("log value %s: %v", m.Value, err)
+		}
+		lines = append(lines, v.Messages...)
+	}
+	return lines
 }
