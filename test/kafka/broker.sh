@@ -1,67 +1,143 @@
 #!/usr/bin/env bash
-# A real single-node Apache Kafka broker (KRaft) on loopback, from Maven
-# Central jars: no tarball, no Docker. Used by `make demo`, the Go tests
-# (download/internal/kafkatest) and by hand:
+# A real single-node Apache Kafka broker (KRaft, combined broker+controller)
+# on loopback, run from Maven Central jars: no tarball, no Docker. It is the
+# one place that knows the broker's configuration; `make demo`, the Go
+# tests (download/internal/kafkatest, test/kafkatest) and people at a
+# terminal all go through it.
 #
-#   broker.sh lib            fill .kafka/lib with the broker's jars (idempotent)
-#   broker.sh start DIR      format DIR if new, start the broker, wait until it
-#                            serves; prints the address, also in DIR/bootstrap.
-#                            Starting an existing DIR again keeps its data and
-#                            ports (a broker restart).
-#   broker.sh stop DIR       SIGTERM, then SIGKILL after 30 s; idempotent
-#   broker.sh kill DIR       SIGKILL at once (crash tests)
+#   broker.sh lib                  fill .kafka/lib with the broker's jars;
+#                                  a no-op when they match .kafka/pom.xml
+#   broker.sh start DIR            a new DIR (or one without server.properties)
+#                                  is formatted as a fresh node on free
+#                                  loopback ports; an existing one is started
+#                                  again with its data and ports (a restart,
+#                                  so clients reconnect). Waits until the
+#                                  broker serves, then prints its address,
+#                                  which is also in DIR/bootstrap.
+#   broker.sh stop DIR             SIGTERM, SIGKILL after 30 s; idempotent
+#   broker.sh kill DIR             SIGKILL at once (crash tests); idempotent
+#   broker.sh create-topic DIR NAME PARTITIONS
 #
-# With KAFKA_WATCH_PID set, start also kills the broker once that process
-# is gone.
+# DIR/bootstrap_sasl is a SASL_PLAINTEXT listener (mechanism PLAIN) with the
+# users admin/admin-secret and alice/alice-secret. DIR/logs/server.log is
+# the broker's log, DIR/kafka.pid its PID.
 #
-# DIR/bootstrap_sasl holds a SASL_PLAINTEXT (PLAIN) listener's address;
-# users: admin/admin-secret, alice/alice-secret.
+# With KAFKA_WATCH_PID set, start also leaves a watchdog that SIGKILLs the
+# broker once that process is gone: a test binary killed by a timeout or a
+# signal never gets to run its cleanup, and the broker runs in its own
+# session, so nothing else would stop it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-lib="$repo/.kafka/lib"
+kdir="$repo/.kafka"
+lib="$kdir/lib"
+stamp="$lib/.complete"
 
-die() { echo "broker.sh: $*" >&2; exit 1; }
+die() {
+	echo "broker.sh: $*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- lib
+
+# The stamp holds the pom's hash and the jar list, written only after Maven
+# succeeded, so an interrupted download, an edited pom or a deleted jar all
+# count as stale.
+lib_ok() {
+	[ -f "$stamp" ] || return 1
+	local want jar
+	want="$(sha256sum "$kdir/pom.xml" | cut -d' ' -f1)"
+	[ "$(head -1 "$stamp")" = "$want" ] || return 1
+	while read -r jar; do
+		[ -f "$lib/$jar" ] || return 1
+	done < <(tail -n +2 "$stamp")
+}
 
 cmd_lib() {
-	local stamp="$lib/.pom.sha256" sum
-	sum="$(sha256sum "$repo/.kafka/pom.xml" | cut -d' ' -f1)"
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
-		return 0
-	fi
+	lib_ok && return 0
+	command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven openjdk-17-jre-headless)"
+	# `go test ./...` starts one broker per test package at the same time;
+	# only one of them may rebuild lib/ (the pom itself is the lock file, so
+	# nothing extra needs ignoring).
+	exec 9<"$kdir/pom.xml"
+	flock 9
+	lib_ok && { exec 9<&-; return 0; }
 	rm -rf "$lib"
-	(cd "$repo/.kafka" && {
-		# Offline first: quick and quiet when the local repository has it all.
-		mvn -B -q -o dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=lib >/dev/null 2>&1 ||
-			mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=lib
-	}) || die "could not fetch the Kafka jars with Maven"
-	echo "$sum" >"$stamp"
+	local args=(-B -q -f "$kdir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime "-DoutputDirectory=$lib")
+	# Offline first: with a filled local repository this takes seconds and
+	# needs no network; Maven says nothing useful when it fails, so its
+	# output is dropped and the online run speaks instead.
+	if ! mvn -o "${args[@]}" >/dev/null 2>&1; then
+		rm -rf "$lib"
+		echo "broker.sh: fetching the Kafka jars with Maven into $lib" >&2
+		local out
+		# Even with -B -q, Maven 3.8 prints bare ANSI resets.
+		if ! out="$(mvn "${args[@]}" 2>&1)"; then
+			printf '%s\n' "${out//$'\e'\[0m/}" >&2
+			die "Maven could not fetch the Kafka jars"
+		fi
+	fi
+	{
+		sha256sum "$kdir/pom.xml" | cut -d' ' -f1
+		(cd "$lib" && ls -1 -- *.jar)
+	} >"$stamp.new"
+	mv "$stamp.new" "$stamp"
+	exec 9<&-
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# ---------------------------------------------------------------- ports
+
+# Ports below the kernel's ephemeral range (32768+ by default): a client's
+# outgoing connection can never be holding one, so a restart finds the
+# broker's ports still free. Two brokers picking the same port at the same
+# moment is handled by start retrying on a bind failure.
+listening_ports() {
+	local f local_addr st
+	for f in /proc/net/tcp /proc/net/tcp6; do
+		[ -r "$f" ] || continue
+		while read -r _ local_addr _ st _; do
+			[ "$st" = 0A ] && echo $((16#${local_addr##*:}))
+		done < <(tail -n +2 "$f")
+	done
 }
+
+pick_ports() {
+	local n="$1" busy picked=" " p
+	busy=" $(listening_ports | tr '\n' ' ') "
+	while [ "$(wc -w <<<"$picked")" -lt "$n" ]; do
+		p=$((20000 + RANDOM % 12000))
+		case "$busy$picked" in *" $p "*) continue ;; esac
+		picked="$picked$p "
+	done
+	echo "${picked# }"
+}
+
+# ---------------------------------------------------------------- format
 
 write_config() {
 	local run="$1" port cport sport
-	port="$(free_port)"
-	cport="$(free_port)"
-	sport="$(free_port)"
+	read -r port cport sport <<<"$(pick_ports 3)"
+	rm -rf "$run/data" "$run/logs" "$run/tmp"
 	mkdir -p "$run/data" "$run/logs" "$run/tmp"
 	cat >"$run/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
+# Static quorum, so the format step runs without --standalone.
 controller.quorum.voters=1@127.0.0.1:${cport}
 listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_PLAINTEXT://127.0.0.1:${sport}
+# 127.0.0.1 rather than localhost: librdkafka may try ::1 first.
 advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${sport}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# The default mechanism is GSSAPI.
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";
 log.dirs=${run}/data
 
+# One node: every internal topic gets replication factor 1, and few
+# partitions, since the first group would otherwise create 50.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
@@ -72,12 +148,21 @@ share.coordinator.state.topic.min.isr=1
 
 num.partitions=4
 auto.create.topics.enable=true
+# The default 3 s delay before a new group's first rebalance, and the
+# default 6 s floor on session.timeout.ms, slow tests down for nothing.
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
-# chunks of up to 8 MiB plus their batch overhead
+# After a SIGKILL the restarted node finds its own old registration still
+# alive and gets DUPLICATE_BROKER_REGISTRATION until that session expires:
+# 9 s by default, every crash test would wait for it.
+broker.session.timeout.ms=2000
+broker.heartbeat.interval.ms=500
+# Chunks of up to 8 MiB plus record-batch overhead.
 message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
+# The log cleaner allocates this on the heap at startup (default 128 MiB).
 log.cleaner.dedupe.buffer.size=16777216
+# Two cores: the broker shares them with the code under test.
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
@@ -85,12 +170,19 @@ CONF
 	cat >"$run/log4j2.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <Configuration status="WARN">
+  <Properties>
+    <Property name="logDir">${sys:kafka.logs.dir:-.}</Property>
+    <Property name="pattern">[%d] %p %m (%c)%n</Property>
+  </Properties>
   <Appenders>
-    <File name="Server" fileName="${sys:kafka.logs.dir}/server.log" append="true">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    <File name="Server" fileName="${logDir}/server.log" append="true">
+      <PatternLayout pattern="${pattern}"/>
+    </File>
+    <File name="StateChange" fileName="${logDir}/state-change.log" append="true">
+      <PatternLayout pattern="${pattern}"/>
     </File>
     <Console name="Stderr" target="SYSTEM_ERR">
-      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <PatternLayout pattern="${pattern}"/>
     </Console>
   </Appenders>
   <Loggers>
@@ -99,72 +191,190 @@ CONF
       <AppenderRef ref="Stderr" level="ERROR"/>
     </Root>
     <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="kafka.network.RequestChannel$" level="WARN"/>
+    <Logger name="state.change.logger" level="INFO" additivity="false">
+      <AppenderRef ref="StateChange"/>
+    </Logger>
   </Loggers>
 </Configuration>
 XML
 	echo "127.0.0.1:${port}" >"$run/bootstrap"
 	echo "127.0.0.1:${sport}" >"$run/bootstrap_sasl"
+	# A Kafka Uuid is 16 random bytes in unpadded base64url; making it here
+	# saves a JVM start.
 	local cluster
 	cluster="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-	java -Xmx256m -Dlog4j2.configurationFile="$run/log4j2.xml" -Dkafka.logs.dir="$run/logs" \
-		-Djava.io.tmpdir="$run/tmp" -cp "$lib/*" kafka.tools.StorageTool format \
-		-t "$cluster" -c "$run/server.properties" >"$run/logs/format.log" 2>&1 ||
-		{ cat "$run/logs/format.log" >&2; die "formatting the broker's storage failed"; }
+	java -Xmx256m -XX:TieredStopAtLevel=1 -Djava.io.tmpdir="$run/tmp" \
+		-Dlog4j2.configurationFile="$run/log4j2.xml" -Dkafka.logs.dir="$run/logs" \
+		-cp "$lib/*" kafka.tools.StorageTool format -t "$cluster" -c "$run/server.properties" \
+		>"$run/logs/format.log" 2>&1 ||
+		{
+			cat "$run/logs/format.log" >&2
+			die "formatting $run failed"
+		}
 }
 
-running() { [ -f "$1/kafka.pid" ] && kill -0 "$(cat "$1/kafka.pid")" 2>/dev/null; }
+# ---------------------------------------------------------------- run
+
+# Alive and really our JVM: PID 1 on these machines may leave zombies
+# unreaped, and a PID file can outlive its process and see its number
+# reused.
+alive() {
+	local pid="$1" run="$2"
+	[ -r "/proc/$pid/status" ] || return 1
+	grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" && return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$run/server.properties"
+}
+
+running() {
+	[ -f "$1/kafka.pid" ] && alive "$(cat "$1/kafka.pid")" "$1"
+}
+
+launch() {
+	local run="$1"
+	rm -f "$run/kafka.pid"
+	# setsid: a Ctrl+C meant for `make demo` must not kill the broker before
+	# the demo's own stop step. The inner bash writes its PID and then execs
+	# the JVM, so the PID file names the JVM whether or not setsid forks.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	setsid bash -c 'echo $$ >"$1/kafka.pid"; shift; exec "$@"' _ "$run" \
+		java -Xms256m -Xmx768m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+		-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError \
+		-Djava.awt.headless=true -Djava.io.tmpdir="$run/tmp" \
+		-Dlog4j2.configurationFile="$run/log4j2.xml" -Dkafka.logs.dir="$run/logs" \
+		-cp "$lib/*" kafka.Kafka "$run/server.properties" \
+		>>"$run/logs/stdout.log" 2>&1 </dev/null &
+	for _ in $(seq 1 100); do
+		[ -s "$run/kafka.pid" ] && break
+		sleep 0.05
+	done
+	[ -s "$run/kafka.pid" ] || die "the broker's PID file did not appear"
+	if [ -n "${KAFKA_WATCH_PID:-}" ]; then
+		# shellcheck disable=SC2016 # expanded by the inner bash
+		setsid bash -c '
+			gone() { [ ! -r /proc/$1/status ] || grep -q "^State:[[:space:]]*Z" /proc/$1/status; }
+			while ! gone "$1" && ! gone "$2"; do sleep 1; done
+			gone "$2" || kill -KILL "$2"' _ "$KAFKA_WATCH_PID" "$(cat "$run/kafka.pid")" \
+			</dev/null >/dev/null 2>&1 &
+	fi
+}
+
+# 0 ready, 1 the JVM exited, 2 timeout. Ready means the log line that ends
+# KafkaRaftServer.startup, written after the broker is unfenced, plus an
+# open client port (Kafka binds it only then, so it is no early signal).
+wait_ready() {
+	local run="$1" from="$2" port pid
+	port="$(cut -d: -f2 "$run/bootstrap")"
+	pid="$(cat "$run/kafka.pid")"
+	local deadline=$((SECONDS + 90))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if tail -c +"$from" "$run/logs/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
+			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		alive "$pid" "$run" || return 1
+		sleep 0.25
+	done
+	return 2
+}
 
 cmd_start() {
 	local run="${1:?usage: broker.sh start DIR}"
 	mkdir -p "$run"
-	run="$(cd "$run" && pwd)"
-	running "$run" && { cat "$run/bootstrap"; return 0; }
-	[ -d "$lib" ] || cmd_lib
-	[ -f "$run/server.properties" ] || write_config "$run"
-	local port
-	port="$(cut -d: -f2 "$run/bootstrap")"
-	: >"$run/logs/server.log"
-	# exec so that the PID is the JVM's; setsid so that Ctrl+C in a terminal
-	# running `make demo` does not skip the stop step.
-	setsid java -Xms256m -Xmx768m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-		-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError \
-		-Djava.awt.headless=true -Djava.io.tmpdir="$run/tmp" \
-		-Dlog4j2.configurationFile="$run/log4j2.xml" -Dkafka.logs.dir="$run/logs" \
-		-cp "$lib/*" kafka.Kafka "$run/server.properties" >"$run/logs/stdout.log" 2>&1 </dev/null &
-	echo $! >"$run/kafka.pid"
-	if [ -n "${KAFKA_WATCH_PID:-}" ]; then
-		# Tests that die (a go test timeout, a panic) cannot stop the JVM:
-		# this watchdog does, when the process that asked for it is gone.
-		local jvm=$! watched="$KAFKA_WATCH_PID"
-		setsid bash -c "while kill -0 $watched 2>/dev/null && kill -0 $jvm 2>/dev/null; do sleep 1; done; kill -KILL $jvm 2>/dev/null" \
-			</dev/null >/dev/null 2>&1 &
+	# Physical path: stop matches the JVM by the path on its command line.
+	run="$(cd "$run" && pwd -P)"
+	if running "$run"; then
+		cat "$run/bootstrap"
+		return 0
 	fi
-	local i
-	for i in $(seq 1 360); do
-		if grep -q 'Kafka Server started' "$run/logs/server.log" 2>/dev/null &&
-			(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	cmd_lib
+	command -v java >/dev/null || die "java not found (apt-get install -y openjdk-17-jre-headless)"
+	local fresh=0 from rc
+	[ -f "$run/server.properties" ] || fresh=1
+	for _ in 1 2 3; do
+		[ "$fresh" = 1 ] && write_config "$run"
+		mkdir -p "$run/logs" "$run/tmp"
+		touch "$run/logs/server.log"
+		# Only this start's lines count: a restart appends to the old log.
+		from=$(($(stat -c %s "$run/logs/server.log") + 1))
+		launch "$run"
+		rc=0
+		wait_ready "$run" "$from" || rc=$?
+		if [ "$rc" = 0 ]; then
 			cat "$run/bootstrap"
 			return 0
 		fi
-		running "$run" || { tail -30 "$run/logs/server.log" "$run/logs/stdout.log" >&2; die "the broker exited during startup"; }
-		sleep 0.25
+		cmd_stop "$run" KILL
+		# Another broker took one of the ports between our pick and our
+		# bind: a fresh node can simply pick again.
+		if [ "$fresh" = 1 ] && { tail -c +"$from" "$run/logs/server.log"; cat "$run/logs/stdout.log"; } 2>/dev/null |
+			grep -q 'Address already in use'; then
+			continue
+		fi
+		break
 	done
-	tail -30 "$run/logs/server.log" >&2
-	die "the broker did not become ready within 90 s"
+	tail -n 30 "$run/logs/server.log" "$run/logs/stdout.log" >&2 || true
+	[ "$rc" = 2 ] && die "the broker in $run was not ready within 90 s"
+	die "the broker in $run exited during startup"
 }
 
 cmd_stop() {
-	local run="${1:?usage: broker.sh stop DIR}" sig="${2:-TERM}" pid i
+	local run="${1:?usage: broker.sh stop DIR}" sig="${2:-TERM}" pid
 	[ -f "$run/kafka.pid" ] || return 0
+	run="$(cd "$run" && pwd -P)"
 	pid="$(cat "$run/kafka.pid")"
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for i in $(seq 1 120); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.25
-	done
-	kill -KILL "$pid" 2>/dev/null || true
+	if alive "$pid" "$run"; then
+		kill -"$sig" "$pid" 2>/dev/null || true
+		# SIGTERM runs the shutdown hook (controlled shutdown, then the
+		# controller); 30 s is far more than it needs on one node.
+		for _ in $(seq 1 120); do
+			alive "$pid" "$run" || break
+			sleep 0.25
+		done
+		if alive "$pid" "$run"; then
+			kill -KILL "$pid" 2>/dev/null || true
+			# Wait until the kernel has let go of the ports and the data
+			# dir lock, or an immediate restart fails.
+			for _ in $(seq 1 100); do
+				alive "$pid" "$run" || break
+				sleep 0.1
+			done
+		fi
+	fi
 	rm -f "$run/kafka.pid"
+}
+
+# ---------------------------------------------------------------- topics
+
+# kafka-clients' Admin through Java's single-file source launcher: the CLI's
+# TopicCommand lives in kafka-tools, which would drag Kafka Connect in.
+cmd_create_topic() {
+	local run="${1:?usage: broker.sh create-topic DIR NAME PARTITIONS}" name="${2:?topic name}" parts="${3:?partitions}"
+	cmd_lib
+	mkdir -p "$run/tmp"
+	cat >"$run/tmp/CreateTopic.java" <<'JAVA'
+import java.util.*;
+import org.apache.kafka.clients.admin.*;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+public class CreateTopic {
+    public static void main(String[] a) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, a[0]);
+        try (Admin admin = Admin.create(p)) {
+            try {
+                admin.createTopics(List.of(new NewTopic(a[1], Integer.parseInt(a[2]), (short) 1))).all().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) throw e;
+            }
+        }
+    }
+}
+JAVA
+	# The source launcher compiles in memory, so this needs a JDK, not
+	# just a JRE (openjdk-17-jdk-headless).
+	java -Xmx128m -XX:TieredStopAtLevel=1 -Djava.io.tmpdir="$run/tmp" -Dlog4j2.level=WARN \
+		-cp "$lib/*" "$run/tmp/CreateTopic.java" "$(cat "$run/bootstrap")" "$name" "$parts"
 }
 
 case "${1:-}" in
@@ -172,5 +382,6 @@ lib) cmd_lib ;;
 start) cmd_start "${2:-}" ;;
 stop) cmd_stop "${2:-}" ;;
 kill) cmd_stop "${2:-}" KILL ;;
-*) die "usage: broker.sh lib | start DIR | stop DIR | kill DIR" ;;
+create-topic) cmd_create_topic "${2:-}" "${3:-}" "${4:-}" ;;
+*) die "usage: broker.sh lib | start DIR | stop DIR | kill DIR | create-topic DIR NAME PARTITIONS" ;;
 esac

@@ -29,13 +29,15 @@ func init() {
 
 // Quiet routes a producer's or consumer's librdkafka logs away from
 // stderr, to a sink that discards them ($KAFKATEST_CLIENT_LOGS=1 prints
-// them). It changes cm and returns it. Only messages from inside
-// kafka.NewProducer/NewConsumer themselves (configuration warnings) still
-// reach stderr. NewAdminClient ignores these settings: derive admin clients
-// from a quiet producer (kafka.NewAdminClientFromProducer).
-func Quiet(cm kafka.ConfigMap) kafka.ConfigMap {
-	cm["go.logs.channel.enable"] = true
-	cm["go.logs.channel"] = clientLogs
+// them). It changes cm and returns it, to be used as
+// kafka.NewProducer(kafkatest.Quiet(&kafka.ConfigMap{...})). Only messages
+// from inside kafka.NewProducer/NewConsumer themselves (configuration
+// warnings) still reach stderr. NewAdminClient ignores these settings:
+// derive admin clients from a quiet producer
+// (kafka.NewAdminClientFromProducer).
+func Quiet(cm *kafka.ConfigMap) *kafka.ConfigMap {
+	(*cm)["go.logs.channel.enable"] = true
+	(*cm)["go.logs.channel"] = clientLogs
 	return cm
 }
 
@@ -45,12 +47,10 @@ func Quiet(cm kafka.ConfigMap) kafka.ConfigMap {
 // topic that is being created could create it with the broker's default
 // partition count first.
 func newAdmin(bootstrap string) (*kafka.AdminClient, func(), error) {
-	p, err := kafka.NewProducer(&kafka.ConfigMap{
+	p, err := kafka.NewProducer(Quiet(&kafka.ConfigMap{
 		"bootstrap.servers":        bootstrap,
 		"allow.auto.create.topics": false,
-		"go.logs.channel.enable":   true,
-		"go.logs.channel":          clientLogs,
-	})
+	}))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -51,6 +51,8 @@ func runShared(m *testing.M) int {
 	shared, sharedErr = Start(ctx, filepath.Join(dir, "broker"))
 	cancel()
 	if sharedErr != nil {
+		// broker.sh already put the tail of the broker's logs in the error.
+		os.RemoveAll(dir)
 		fmt.Fprintf(os.Stderr, "kafkatest: %v\n", sharedErr)
 		return m.Run()
 	}
