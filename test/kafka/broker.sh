@@ -2,7 +2,7 @@
 # A real single-node Apache Kafka broker (KRaft, combined broker+controller)
 # on loopback, run from Maven Central jars: no tarball, no Docker. It is the
 # one place that knows the broker's configuration; `make demo`, the Go
-# tests (download/internal/kafkatest, test/kafkatest) and people at a
+# tests (test/kafkatest) and people at a
 # terminal all go through it.
 #
 #   broker.sh lib                  fill .kafka/lib with the broker's jars;

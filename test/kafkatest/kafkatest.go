@@ -1,14 +1,17 @@
-// Package kafkatest runs the real Apache Kafka broker of test/kafka/broker.sh
-// for Go tests, and creates topics on it.
+// Package kafkatest gives Go tests a real Apache Kafka broker: the
+// single-node KRaft broker of test/kafka/broker.sh, run from Maven Central
+// jars on loopback. broker.sh is the only place that knows the broker's
+// configuration; this package drives it and adds what Go tests need on top
+// (a shared broker per test package, topics, quiet client logs).
 //
-// A test package calls Shared from TestMain: it uses the broker named by
-// $KAFKA_BOOTSTRAP if set, else starts one for the package's tests and stops
-// it afterwards. Tests that need the broker call Require; without a broker
-// they are skipped, unless $DFDD_REQUIRE_BROKER=1 (as `make test` sets),
-// which makes a missing broker a failure.
+// A test package calls Shared from TestMain. Tests that need the broker
+// call Require first: without a broker they are skipped with the reason,
+// or fail when $DFDD_REQUIRE_BROKER=1 (as `make test` sets it). With
+// $KAFKA_BOOTSTRAP set, the tests use that broker and start none.
 package kafkatest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,181 +20,170 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
+	"sync"
 	"time"
-
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
-// Broker is one broker started by broker.sh.
+// Broker is one broker process run by broker.sh in its own folder.
 type Broker struct {
 	dir string
+	// Serialises start/stop/kill: broker.sh keeps no lock of its own on a
+	// broker folder.
+	mu sync.Mutex
 }
 
-// Start starts a broker in dir: a new one if dir is empty, else the one
-// whose data and ports dir holds (a restart).
+// Start formats dir as a new single-node cluster on free loopback ports
+// (or, when dir already holds one, starts it again with its data and
+// ports), waits until it answers a metadata request, and returns it.
+// dir is created if missing. The broker dies with this process even when
+// the process is killed: broker.sh leaves a watchdog on our PID.
 func Start(ctx context.Context, dir string) (*Broker, error) {
-	b := &Broker{dir: dir}
-	if err := b.script(ctx, "start"); err != nil {
+	if dir == "" {
+		return nil, errors.New("kafkatest: Start needs a folder")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	b := &Broker{dir: abs}
+	if err := b.start(ctx); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-func (b *Broker) script(ctx context.Context, verb string) error {
-	root, err := repoRoot()
-	if err != nil {
+func (b *Broker) start(ctx context.Context) error {
+	if _, err := runScript(ctx, "start", b.dir); err != nil {
+		// A start that timed out on our side may have left a JVM behind.
+		runScript(context.Background(), "kill", b.dir)
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "kafka", "broker.sh"), verb, b.dir)
-	cmd.Env = append(os.Environ(), "KAFKA_WATCH_PID="+strconv.Itoa(os.Getpid()))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("broker.sh %s: %v\n%s", verb, err, out)
+	if err := waitMetadata(ctx, b.Bootstrap()); err != nil {
+		runScript(context.Background(), "kill", b.dir)
+		return fmt.Errorf("kafkatest: broker in %s started but does not answer: %w (logs in %s)",
+			b.dir, err, filepath.Join(b.dir, "logs"))
 	}
 	return nil
 }
 
-// Dir is the broker's folder: config, data and logs (logs/server.log).
+// Dir is the broker's folder: server.properties, data/, logs/server.log.
 func (b *Broker) Dir() string { return b.dir }
 
-// Bootstrap is the plaintext listener's address.
+// Bootstrap is the PLAINTEXT listener, e.g. "127.0.0.1:23456".
 func (b *Broker) Bootstrap() string { return b.read("bootstrap") }
 
-// BootstrapSASL is the SASL_PLAINTEXT (PLAIN) listener's address.
+// BootstrapSASL is the SASL_PLAINTEXT listener (mechanism PLAIN, users
+// admin/admin-secret and alice/alice-secret).
 func (b *Broker) BootstrapSASL() string { return b.read("bootstrap_sasl") }
+
+// PID is the broker JVM's process id, or 0 when it is not running.
+func (b *Broker) PID() int {
+	pid, err := strconv.Atoi(b.read("kafka.pid"))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
 
 func (b *Broker) read(name string) string {
 	raw, _ := os.ReadFile(filepath.Join(b.dir, name))
 	return strings.TrimSpace(string(raw))
 }
 
-// Stop shuts the broker down cleanly.
-func (b *Broker) Stop() error { return b.script(context.Background(), "stop") }
-
-// Kill stops the broker with SIGKILL, as a crash would.
-func (b *Broker) Kill() error { return b.script(context.Background(), "kill") }
-
-// Restart starts a stopped broker again with the same data and ports, so
-// that clients reconnect to it.
-func (b *Broker) Restart(ctx context.Context) error { return b.script(ctx, "start") }
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "test", "kafka", "broker.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("test/kafka/broker.sh not found above the working directory")
-		}
-		dir = parent
-	}
+// Stop shuts the broker down cleanly (SIGTERM; SIGKILL after 30 s). A
+// stopped broker can be started again with Restart.
+func (b *Broker) Stop() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, err := runScript(context.Background(), "stop", b.dir)
+	return err
 }
 
-// CreateTopic creates a topic and waits until every partition has a leader.
-func CreateTopic(ctx context.Context, bootstrap, name string, partitions int) error {
-	a, err := kafka.NewAdminClient(&kafka.ConfigMap{
-		"bootstrap.servers": bootstrap,
-		// The admin client is a producer inside, and producers would
-		// auto-create the topic with the default partition count while
-		// we ask for its metadata.
-		"allow.auto.create.topics": false,
-		"log_level":                3,
-	})
-	if err != nil {
+// Kill stops the broker with SIGKILL, as a crash would; Restart then runs
+// Kafka's log recovery.
+func (b *Broker) Kill() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, err := runScript(context.Background(), "kill", b.dir)
+	return err
+}
+
+// Restart starts the broker again on the same data and the same ports, so
+// that clients created before a Stop or Kill reconnect by themselves. A
+// broker that is still running is stopped cleanly first.
+func (b *Broker) Restart(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, err := runScript(ctx, "stop", b.dir); err != nil {
 		return err
 	}
-	defer a.Close()
-	res, err := a.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}},
-		kafka.SetAdminOperationTimeout(30*time.Second))
-	if err != nil {
-		return fmt.Errorf("create topic %s: %w", name, err)
-	}
-	for _, r := range res {
-		if c := r.Error.Code(); c != kafka.ErrNoError && c != kafka.ErrTopicAlreadyExists {
-			return fmt.Errorf("create topic %s: %w", name, r.Error)
-		}
-	}
-	for {
-		md, err := a.GetMetadata(&name, false, 1000)
-		if err == nil && ready(md, name, partitions) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topic %s not ready: %w", name, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func ready(md *kafka.Metadata, name string, partitions int) bool {
-	t, ok := md.Topics[name]
-	if !ok || t.Error.Code() != kafka.ErrNoError || len(t.Partitions) != partitions {
-		return false
-	}
-	for _, p := range t.Partitions {
-		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
+	return b.start(ctx)
 }
 
 var (
-	shared    *Broker
-	sharedErr error
-	bootstrap string
+	rootOnce sync.Once
+	rootDir  string
+	rootErr  error
 )
 
-// Shared runs a test package's tests with a broker; call it from TestMain
-// and exit with its result.
-func Shared(m *testing.M) int {
-	if bs := os.Getenv("KAFKA_BOOTSTRAP"); bs != "" {
-		bootstrap = bs
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "kafkatest")
-	if err != nil {
-		sharedErr = err
-		return m.Run()
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	shared, sharedErr = Start(ctx, dir)
-	cancel()
-	if sharedErr == nil {
-		bootstrap = shared.Bootstrap()
-		defer shared.Stop()
-	}
-	return m.Run()
+// repoRoot is the module root, found from the working directory, which go
+// test sets to the package's folder.
+func repoRoot() (string, error) {
+	rootOnce.Do(func() {
+		dir, err := os.Getwd()
+		if err != nil {
+			rootErr = err
+			return
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				rootDir = dir
+				return
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				rootErr = errors.New("kafkatest: no go.mod above the working directory")
+				return
+			}
+			dir = parent
+		}
+	})
+	return rootDir, rootErr
 }
 
-// Bootstrap is the shared broker's address.
-func Bootstrap() string { return bootstrap }
+// runScript runs test/kafka/broker.sh and returns its standard output.
+func runScript(ctx context.Context, args ...string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	script := filepath.Join(root, "test", "kafka", "broker.sh")
+	if _, err := os.Stat(script); err != nil {
+		return "", fmt.Errorf("kafkatest: %w", err)
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		return "", fmt.Errorf("kafkatest: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "KAFKA_WATCH_PID="+strconv.Itoa(os.Getpid()))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	ownProcessGroup(cmd)
+	// The JVM and the watchdog detach from our pipes, but a stuck child
+	// (Maven, the storage formatter) would otherwise keep Wait blocked
+	// after a cancel.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kafkatest: broker.sh %s: %v\n%s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
 
-// SharedBroker is the broker Shared started, or nil when the tests use one
-// from $KAFKA_BOOTSTRAP (which they must not stop).
-func SharedBroker() *Broker { return shared }
-
-// Require skips a test that needs the broker when there is none, or fails
-// it when $DFDD_REQUIRE_BROKER=1.
-func Require(t testing.TB) {
-	t.Helper()
-	if bootstrap != "" {
-		return
-	}
-	reason := "no Kafka broker: set KAFKA_BOOTSTRAP or make test/kafka/broker.sh work (make kafka-lib)"
-	if sharedErr != nil {
-		reason = fmt.Sprintf("no Kafka broker: %v", sharedErr)
-	}
-	if os.Getenv("DFDD_REQUIRE_BROKER") == "1" {
-		t.Fatal(reason)
-	}
-	t.Skip(reason)
+// Lib fills .kafka/lib with the broker's jars if they are missing or stale
+// (broker.sh lib). Start does it too; calling it first separates a slow
+// first download from the start timeout.
+func Lib(ctx context.Context) error {
+	_, err := runScript(ctx, "lib")
+	return err
 }
