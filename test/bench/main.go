@@ -378,6 +378,7 @@ func (b *bench) measure(cmd *exec.Cmd, out string, sums map[string][32]byte, che
 		remaining[k] = v
 	}
 	sizes := make(map[string]int64)
+	var peak float64
 	deadline := time.Now().Add(60 * time.Minute)
 	for len(remaining) > 0 {
 		if time.Now().After(deadline) {
@@ -401,10 +402,12 @@ func (b *bench) measure(cmd *exec.Cmd, out string, sums map[string][32]byte, che
 			}
 			delete(remaining, rel)
 		}
+		peak = max(peak, peakRSS(cmd.Process.Pid))
 		if len(remaining) > 0 {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	peak = max(peak, peakRSS(cmd.Process.Pid))
 	secs := time.Since(start).Seconds()
 	io.WriteString(stdin, "q\n")
 	done := make(chan error, 1)
@@ -423,8 +426,24 @@ func (b *bench) measure(cmd *exec.Cmd, out string, sums map[string][32]byte, che
 			return result{}, fmt.Errorf("%s differs from the uploaded file", rel)
 		}
 	}
+	// Not rusage's maxrss: Linux counts the forking parent's memory in it.
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return result{seconds: secs, rssMiB: float64(ru.Maxrss) / 1024, cpu: tv(ru.Utime) + tv(ru.Stime)}, nil
+	return result{seconds: secs, rssMiB: peak, cpu: tv(ru.Utime) + tv(ru.Stime)}, nil
+}
+
+// peakRSS reads a process's peak resident memory (VmHWM) in MiB.
+func peakRSS(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func fileSHA256(p string) ([32]byte, error) {
