@@ -42,13 +42,14 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-# All tests: unit tests, the race detector, fuzzing for a bounded time, and
+# All tests: unit tests, the race detector, fuzzing for a bounded time,
 # integration and interop tests against a real Kafka broker (started by the
-# tests themselves) and the real Python uploader.
+# tests themselves) and the real Python uploader, and a small benchmark run.
 test: deps kafka-lib python-venv lint build
 	DFDD_REQUIRE_BROKER=1 DFDD_PYTHON_VENV=$(VENV) DFDD_BINARY=$(CURDIR)/$(BIN) \
 	  $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
+	$(MAKE) bench-smoke
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
