@@ -256,13 +256,29 @@ func makeFiles(dir string, w workload) (map[string][32]byte, error) {
 	return sums, nil
 }
 
+// goUpload produces the files in batches of about 256 MiB: one producer per
+// file would make the 5000-file workload's upload take minutes.
 func (b *bench) goUpload(ctx context.Context, src, topic string) (int, error) {
 	n := 0
+	var batch []uploadtest.Message
+	var batchBytes int
+	flush := func() error {
+		err := uploadtest.Produce(ctx, b.bootstrap, topic, batch)
+		batch, batchBytes = nil, 0
+		return err
+	}
 	err := filepathWalkFiles(src, func(rel string, data []byte) error {
 		msgs := uploadtest.FileChunks(data, rel, chunkSize, uploadtest.Options{Mtime: 1700000000})
 		n += len(msgs)
-		return uploadtest.Produce(ctx, b.bootstrap, topic, msgs)
+		batch = append(batch, msgs...)
+		if batchBytes += len(data); batchBytes >= 256*MiB {
+			return flush()
+		}
+		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
 	return n, err
 }
 
