@@ -12,6 +12,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
 )
 
 // Config is everything one download needs. The command line and the config
@@ -42,7 +44,7 @@ type Downloader struct {
 	stats counters
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
-	limiter limiter
+	limiter *ratelimit.Limiter
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -65,7 +67,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open output folder: %w", err)
 	}
-	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now()}
+	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
@@ -84,7 +86,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		forwardLogs(logs, d.log, &d.limiter)
+		forwardLogs(logs, d.log, d.limiter)
 	}()
 	defer func() {
 		close(logs)

@@ -7,12 +7,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
 )
 
 // consumerDefaults bound librdkafka's prefetch so memory does not grow with
@@ -263,32 +264,12 @@ func (c *consumer) onError(e kafka.Error) error {
 	}
 	// Every consumer sees the same outage, and librdkafka words each retry
 	// differently: one warning per kind of error for the whole process.
-	if c.d.limiter.allow("error " + e.Code().String()) {
+	if _, ok := c.d.limiter.Allow("error " + e.Code().String()); ok {
 		c.log.Warn(msg)
 	} else {
 		c.log.Debug(msg)
 	}
 	return nil
-}
-
-// limiter lets one message of each kind through per repeat interval.
-type limiter struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-}
-
-func (l *limiter) allow(kind string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if now.Sub(l.last[kind]) < errorRepeatInterval {
-		return false
-	}
-	if l.last == nil {
-		l.last = make(map[string]time.Time)
-	}
-	l.last[kind] = now
-	return true
 }
 
 // process handles one message. It returns an error only when the message
@@ -376,10 +357,12 @@ func partitionList(tps []kafka.TopicPartition) string {
 // raw stderr. Warnings and errors of one kind (tag) are shown at most once
 // per repeat interval: a broker that is down makes librdkafka repeat itself
 // every few seconds, and the consumers report that condition themselves.
-func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *limiter) {
+func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *ratelimit.Limiter) {
 	for ev := range logs {
 		entry := log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level <= 4 && lim.allow("librdkafka "+ev.Tag) {
+		if ev.Level > 4 {
+			entry.Debug(ev.Message)
+		} else if _, ok := lim.Allow("librdkafka " + ev.Tag); ok {
 			entry.Warn("librdkafka: " + ev.Message)
 		} else {
 			entry.Debug(ev.Message)

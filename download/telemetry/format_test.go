@@ -149,25 +149,6 @@ func TestProducerSettings(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := limiter{every: time.Hour}
-	if _, ok := l.allow("x"); !ok {
-		t.Fatal("first report held back")
-	}
-	for range 3 {
-		if _, ok := l.allow("x"); ok {
-			t.Fatal("repeat within the interval let through")
-		}
-	}
-	if _, ok := l.allow("y"); !ok {
-		t.Fatal("another kind held back")
-	}
-	l.last["x"] = time.Now().Add(-2 * time.Hour)
-	if held, ok := l.allow("x"); !ok || held != 3 {
-		t.Fatalf("after the interval: %d held, %v", held, ok)
-	}
-}
-
 func TestRedact(t *testing.T) {
 	got := redact(`bad value "hunter2" for sasl.password`, map[string]string{"sasl.password": "hunter2", "sasl.username": "alice"})
 	if strings.Contains(got, "hunter2") {

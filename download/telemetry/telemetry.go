@@ -24,6 +24,7 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/download/config"
+	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
 )
 
 // DefaultFlushTimeout bounds the wait for the last messages at shutdown: a
@@ -185,7 +186,7 @@ type sender struct {
 	// failures limits the reports of lost messages to one per interval;
 	// noise limits librdkafka's own complaints, which it repeats every few
 	// seconds while a broker is down, to one per noiseInterval.
-	failures, noise limiter
+	failures, noise ratelimit.Limiter
 }
 
 // noiseInterval is the least time between two reports of the same client
@@ -200,8 +201,8 @@ func newSender(what string, d *Destination, log *logrus.Entry) (*sender, error) 
 	s := &sender{what: what, dest: *d, key: []byte(d.ProgramID + "_" + what), secret: d.Kafka,
 		log: log.WithField("topic", d.Topic), logCh: make(chan kafka.LogEvent, 100),
 		events: make(chan struct{}), logs: make(chan struct{})}
-	s.failures.every = d.Interval
-	s.noise.every = max(d.Interval, noiseInterval)
+	s.failures.Every = d.Interval
+	s.noise.Every = max(d.Interval, noiseInterval)
 	cm := kafka.ConfigMap{
 		"queue.buffering.max.messages": queueMessages,
 		// A heartbeat that is a minute late is still worth sending; one
@@ -273,7 +274,7 @@ func (s *sender) lost(opaque any, err error) {
 	if errors.As(err, &kerr) && (kerr.Code() == kafka.ErrPurgeQueue || kerr.Code() == kafka.ErrPurgeInflight) {
 		return // given up at shutdown, which flush has reported
 	}
-	if n, ok := s.failures.allow("delivery"); ok {
+	if n, ok := s.failures.Allow("delivery"); ok {
 		more := ""
 		if n > 0 {
 			more = fmt.Sprintf(" (%d more since the last report)", n)
@@ -294,7 +295,7 @@ func (s *sender) drainEvents() {
 		case kafka.Error:
 			// Connection trouble is repeated by librdkafka every few
 			// seconds; the failed deliveries say what matters.
-			if _, ok := s.noise.allow("client " + e.Code().String()); ok {
+			if _, ok := s.noise.Allow("client " + e.Code().String()); ok {
 				s.log.Warnf("%s topic's producer: %s", s.what, redact(e.Error(), s.secret))
 			}
 		}
@@ -313,7 +314,7 @@ func (s *sender) drainLogs() {
 			entry.Debug(msg)
 			continue
 		}
-		if _, ok := s.noise.allow("librdkafka " + ev.Tag); ok {
+		if _, ok := s.noise.Allow("librdkafka " + ev.Tag); ok {
 			entry.Warn("librdkafka: " + msg)
 		} else {
 			entry.Debug(msg)
@@ -339,33 +340,6 @@ func (s *sender) close() {
 		close(s.logCh)
 		<-s.logs
 	})
-}
-
-// limiter lets one report of each kind through per interval and counts the
-// ones it holds back, so that a broker that is down never floods the log,
-// nor the log topic's own buffer.
-type limiter struct {
-	every time.Duration
-	mu    sync.Mutex
-	last  map[string]time.Time
-	held  map[string]int
-}
-
-func (l *limiter) allow(kind string) (held int, ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if t, seen := l.last[kind]; seen && now.Sub(t) < l.every {
-		l.held[kind]++
-		return 0, false
-	}
-	if l.last == nil {
-		l.last, l.held = map[string]time.Time{}, map[string]int{}
-	}
-	l.last[kind] = now
-	held = l.held[kind]
-	l.held[kind] = 0
-	return held, true
 }
 
 // redact hides the secret values of settings in text: librdkafka's messages
