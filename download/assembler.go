@@ -3,6 +3,7 @@ package download
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/hex"
@@ -516,7 +517,7 @@ func (a *assembler) sync() error {
 	var firstErr error
 	for f := range dirty {
 		if err := f.syncData(); err != nil {
-			firstErr = cmpOr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			a.mu.Lock()
 			a.dirty[f] = struct{}{}
 			a.mu.Unlock()
@@ -524,7 +525,7 @@ func (a *assembler) sync() error {
 	}
 	if len(finishedLines) > 0 {
 		if err := a.finished.write(finishedLines, &a.mu); err != nil {
-			firstErr = cmpOr(firstErr, storageErr("record finished files: %w", err))
+			firstErr = cmp.Or(firstErr, storageErr("record finished files: %w", err))
 		}
 	}
 	if firstErr != nil {
@@ -544,13 +545,6 @@ func (a *assembler) sync() error {
 		}
 	}
 	return nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func (f *partialFile) syncData() error {
