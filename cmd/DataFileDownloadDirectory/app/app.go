@@ -15,17 +15,21 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
+	kservice "github.com/kardianos/service"
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/console"
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/download/config"
 	"github.com/openmsi/datafiledownloaddirectory/download/telemetry"
+	"github.com/openmsi/datafiledownloaddirectory/installer"
+	"github.com/openmsi/datafiledownloaddirectory/service"
 )
 
 // Version and Commit are set at build time (see the Makefile) with
@@ -71,6 +75,14 @@ type env struct {
 	// telemetryFlushTimeout bounds the wait for the last heartbeat and log
 	// messages at shutdown, on top of the downloader's own shutdown.
 	telemetryFlushTimeout time.Duration
+
+	// For the service verbs: the service manager, this program's path,
+	// whether a person (not a service manager) started it, and how the
+	// run verb runs under the service manager.
+	backend     func() installer.Backend
+	executable  func() (string, error)
+	interactive func() bool
+	runService  func(service.Config, *service.Program) error
 }
 
 func realEnv() env {
@@ -100,23 +112,25 @@ func realEnv() env {
 		lookupEnv:             os.LookupEnv,
 		shutdownTimeout:       ShutdownTimeout,
 		telemetryFlushTimeout: telemetry.DefaultFlushTimeout,
+		backend:               installer.NewBackend,
+		executable: func() (string, error) {
+			p, err := os.Executable()
+			if err != nil {
+				return "", err
+			}
+			// A service must keep working when a symlink that pointed at
+			// the program is changed.
+			return filepath.EvalSymlinks(p)
+		},
+		interactive: kservice.Interactive,
+		runService:  service.Run,
 	}
-}
-
-// verb is a sub-command given as the first argument.
-type verb func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
-
-// verbFor returns the sub-command named by a first argument, or nil for the
-// console mode. The service verbs (install, start, ...) slot in here; an
-// output folder with such a name is then written ./install.
-func verbFor(string) verb {
-	return nil
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, e env) int {
 	if len(args) > 0 {
 		if v := verbFor(args[0]); v != nil {
-			return v(ctx, args[1:], stdin, stdout, stderr)
+			return v(ctx, args[1:], stdout, stderr, e)
 		}
 	}
 	opts, err := ParseArgs(args)
@@ -162,6 +176,9 @@ type session struct {
 	tel        *telemetry.Telemetry
 	logs       *telemetry.LogBuffer
 	telStarted bool // Run owns the producers from then on
+	// statusPath is the status file a service keeps for the status verb;
+	// "" in console mode.
+	statusPath string
 }
 
 // prepare does everything that can fail because of the command line or the
@@ -363,6 +380,49 @@ func (s *session) close() {
 	}
 }
 
+// launch starts the downloader, the telemetry and, for a service, the
+// status file. The downloader's result arrives on the returned channel;
+// finish must then be called: it stops the telemetry once the downloader has
+// stopped, so that the last heartbeat counts the last messages and the
+// heartbeats of a run add up to its totals.
+func (s *session) launch(ctx context.Context) (runErr <-chan error, finish func()) {
+	s.log.Infof("Listening for files to reconstruct in %s", s.outputDir)
+	threads := "threads"
+	if s.cfg.Consumers == 1 {
+		threads = "thread"
+	}
+	s.log.Infof("Will reconstruct files from messages in the %s topic using %d %s", s.cfg.Topic, s.cfg.Consumers, threads)
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.dl.Run(ctx) }()
+
+	// WithoutCancel keeps ctx's values but not its end: these stop after
+	// the downloader.
+	afterCtx, stopAfter := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	if s.tel != nil {
+		s.telStarted = true
+		wg.Go(func() { s.tel.Run(afterCtx) })
+	}
+	if s.statusPath != "" {
+		wg.Go(func() {
+			service.KeepStatusFile(afterCtx, s.statusPath, s.opts.ServiceName, service.StatusInterval, s.dl.Status, func(err error) {
+				if err != nil {
+					s.log.Warnf("The status file for \"status\" cannot be written: %v", err)
+				} else {
+					s.log.Infof("The status file %s can be written again", s.statusPath)
+				}
+			})
+		})
+	}
+	return errc, func() {
+		s.log.Infof("File reconstructor writing to %s shut down", s.outputDir)
+		// Bounded by the telemetry's flush timeout.
+		stopAfter()
+		wg.Wait()
+	}
+}
+
 // serve runs the downloader and the console until a stop request, then waits
 // a bounded time for the downloader to finish and prints the summary.
 func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, e env) int {
@@ -371,31 +431,7 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	s.log.Infof("Listening for files to reconstruct in %s", s.outputDir)
-	threads := "threads"
-	if s.cfg.Consumers == 1 {
-		threads = "thread"
-	}
-	s.log.Infof("Will reconstruct files from messages in the %s topic using %d %s", s.cfg.Topic, s.cfg.Consumers, threads)
-
-	runErr := make(chan error, 1)
-	go func() { runErr <- s.dl.Run(ctx) }()
-
-	// Telemetry stops only once the downloader has, so that the last
-	// heartbeat counts its last messages and the heartbeats of the run add
-	// up to the summary's totals. WithoutCancel keeps ctx's values.
-	telCtx, stopTel := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopTel()
-	telDone := make(chan struct{})
-	if s.tel != nil {
-		s.telStarted = true
-		go func() {
-			defer close(telDone)
-			s.tel.Run(telCtx)
-		}()
-	} else {
-		close(telDone)
-	}
+	runErr, finish := s.launch(ctx)
 
 	con := console.New(stdin, stdout, console.Options{
 		Status: s.dl.Status,
@@ -420,10 +456,7 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 		case err := <-runErr:
 			cancel()
 			<-conDone
-			s.log.Infof("File reconstructor writing to %s shut down", s.outputDir)
-			// Bounded by the telemetry's flush timeout.
-			stopTel()
-			<-telDone
+			finish()
 			_, _ = io.WriteString(con.Writer(), console.FormatSummary(s.dl.Status(), time.Now()))
 			if err != nil {
 				s.log.Errorf("Stopped because of an error: %v", err)

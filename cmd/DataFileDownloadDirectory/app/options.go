@@ -53,10 +53,29 @@ type Options struct {
 	// runs as a service, so that two services on one host stay apart. The
 	// service verbs set it; the console mode leaves it empty.
 	ServiceName string
+	// ServiceUser and DryRun are options of the install verb.
+	ServiceUser string
+	DryRun      bool
 
 	Help    bool
 	Version bool
+
+	// given holds the options given on the command line, in their
+	// canonical form, for the service definition; see ServiceArgs.
+	given []givenOption
 }
+
+type givenOption struct{ name, value string }
+
+// parseMode says which command line is parsed: the console mode's, or a
+// service verb's with its extra options.
+type parseMode int
+
+const (
+	consoleMode parseMode = iota
+	runMode               // the run verb: console options + --service_name
+	installMode           // install: + --service_user, --dry_run
+)
 
 // UsageError is a wrong command line: the program prints it with the usage
 // and exits with status 2.
@@ -74,6 +93,10 @@ func usageErrorf(format string, args ...any) error {
 // allows. With -h or --version the other arguments are not checked. Every
 // error is a *UsageError.
 func ParseArgs(args []string) (*Options, error) {
+	return parseArgs(args, consoleMode)
+}
+
+func parseArgs(args []string, mode parseMode) (*Options, error) {
 	o := &Options{}
 	fs := pflag.NewFlagSet(Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -107,6 +130,13 @@ func ParseArgs(args []string) (*Options, error) {
 	fs.StringVar(&o.LogProgramID, "log_program_id", "", "")
 	fs.Var(&intValue{p: &o.LogSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "log_interval_secs", "")
 	o.LogSeconds = 60
+	if mode != consoleMode {
+		fs.StringVar(&o.ServiceName, "service_name", DefaultServiceName, "")
+	}
+	if mode == installMode {
+		fs.StringVar(&o.ServiceUser, "service_user", "", "")
+		fs.BoolVar(&o.DryRun, "dry_run", false, "")
+	}
 	fs.BoolVarP(&o.Help, "help", "h", false, "")
 	fs.BoolVar(&o.Version, "version", false, "")
 	fs.VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
@@ -132,6 +162,9 @@ func ParseArgs(args []string) (*Options, error) {
 		return nil, &UsageError{Msg: err.Error()}
 	}
 	o.GroupIDSet = fs.Changed("consumer_group_id")
+	fs.Visit(func(f *pflag.Flag) {
+		o.given = append(o.given, givenOption{f.Name, f.Value.String()})
+	})
 
 	switch pos := fs.Args(); {
 	case len(pos) == 0:
