@@ -66,7 +66,9 @@ const StateDir = "/etc/datafiledownloaddirectory/services"
 func (s *Systemd) path(p string) string { return filepath.Join(s.Root, p) }
 
 // UnitPath is the unit file of service name.
-func (s *Systemd) UnitPath(name string) string { return s.path(filepath.Join(UnitDir, name+".service")) }
+func (s *Systemd) UnitPath(name string) string {
+	return s.path(filepath.Join(UnitDir, name+".service"))
+}
 
 // EnvPath is the environment file of service name (mode 0600).
 func (s *Systemd) EnvPath(name string) string { return s.path(filepath.Join(StateDir, name+".env")) }
