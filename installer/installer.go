@@ -91,9 +91,11 @@ type Backend interface {
 	Stop(name string) error
 	Restart(name string) error
 	State(name string) (State, string, error)
-	// Saved returns the definition of an installed service, or an error
-	// wrapping ErrNotInstalled.
+	// Saved returns the definition of the service's last install, which
+	// outlives an uninstall, or an error wrapping ErrNotInstalled.
 	Saved(name string) (*Saved, error)
+	// Forget removes the saved install.
+	Forget(name string) error
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$`)

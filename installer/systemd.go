@@ -237,8 +237,10 @@ func (s *Systemd) Install(d Definition) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(s.path(StateDir), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", s.path(StateDir), err)
+	for _, dir := range []string{StateDir, UnitDir} {
+		if err := os.MkdirAll(s.path(dir), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", s.path(dir), err)
+		}
 	}
 	saved, err := json.MarshalIndent(savedInstall(d), "", "  ")
 	if err != nil {
@@ -297,15 +299,23 @@ func (s *Systemd) systemctl(args ...string) error {
 	return nil
 }
 
-// Saved reads the saved install of service name, with the captured
-// variables from the environment file.
-func (s *Systemd) Saved(name string) (*Saved, error) {
+func (s *Systemd) installed(name string) error {
 	if _, err := os.Stat(s.UnitPath(name)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("service %s: %w (no %s)", name, ErrNotInstalled, s.UnitPath(name))
+		return fmt.Errorf("service %s: %w (no %s)", name, ErrNotInstalled, s.UnitPath(name))
 	}
+	return nil
+}
+
+// Saved reads the saved install of service name, with the captured
+// variables from the environment file while the service is installed. The
+// saved install outlives an uninstall, for reinstall.
+func (s *Systemd) Saved(name string) (*Saved, error) {
 	b, err := os.ReadFile(s.SavedPath(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("service %s has a unit %s but was not installed by this program (no %s): remove it with systemctl", name, s.UnitPath(name), s.SavedPath(name))
+		if s.installed(name) == nil {
+			return nil, fmt.Errorf("service %s has a unit %s but was not installed by this program (no %s): change it with systemctl", name, s.UnitPath(name), s.SavedPath(name))
+		}
+		return nil, fmt.Errorf("service %s: %w, and no earlier install was saved (no %s)", name, ErrNotInstalled, s.SavedPath(name))
 	}
 	if err != nil {
 		return nil, err
@@ -347,13 +357,14 @@ func readEnvFile(path string) (map[string]string, error) {
 	return env, nil
 }
 
-// Uninstall disables the unit and removes its files. A running service is
+// Uninstall disables the unit and removes it and the environment file; the
+// saved install stays for reinstall until Forget. A running service is
 // refused: systemd would leave its process running without a unit.
 func (s *Systemd) Uninstall(name string) error {
 	if err := s.checkControl(); err != nil {
 		return err
 	}
-	if _, err := s.Saved(name); err != nil {
+	if err := s.installed(name); err != nil {
 		return err
 	}
 	if st, _, err := s.State(name); err == nil && (st == Running || st == Starting) {
@@ -362,7 +373,7 @@ func (s *Systemd) Uninstall(name string) error {
 	if err := s.systemctl("disable", name+".service"); err != nil {
 		return err
 	}
-	for _, p := range []string{s.UnitPath(name), s.EnvPath(name), s.SavedPath(name)} {
+	for _, p := range []string{s.UnitPath(name), s.EnvPath(name)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
@@ -375,15 +386,22 @@ func (s *Systemd) Uninstall(name string) error {
 	return nil
 }
 
+// Forget removes the saved install of service name.
+func (s *Systemd) Forget(name string) error {
+	if err := os.Remove(s.SavedPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", s.SavedPath(name), err)
+	}
+	return nil
+}
+
 func (s *Systemd) control(verb, name string) error {
 	if err := s.checkControl(); err != nil {
 		return err
 	}
-	d, err := s.Saved(name)
-	if err != nil {
+	if err := s.installed(name); err != nil {
 		return err
 	}
-	if verb != "stop" {
+	if d, err := s.Saved(name); err == nil && verb != "stop" {
 		if _, err := os.Stat(d.Executable); err != nil {
 			return fmt.Errorf("service %s runs %s, which no longer exists (the program was moved or removed since the install): run \"DataFileDownloadDirectory reinstall --service_name %s\" with the program where it is now", name, d.Executable, name)
 		}

@@ -131,12 +131,13 @@ func (w WindowsSCM) Install(d Definition) error {
 }
 
 func (w WindowsSCM) Saved(name string) (*Saved, error) {
-	if st, _, _ := w.State(name); st == NotInstalled {
-		return nil, fmt.Errorf("service %s: %w", name, ErrNotInstalled)
-	}
+	st, _, _ := w.State(name)
 	b, err := os.ReadFile(savedPath(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("service %s exists but was not installed by this program (no %s)", name, savedPath(name))
+		if st != NotInstalled {
+			return nil, fmt.Errorf("service %s exists but was not installed by this program (no %s)", name, savedPath(name))
+		}
+		return nil, fmt.Errorf("service %s: %w, and no earlier install was saved (no %s)", name, ErrNotInstalled, savedPath(name))
 	}
 	if err != nil {
 		return nil, err
@@ -145,18 +146,32 @@ func (w WindowsSCM) Saved(name string) (*Saved, error) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", savedPath(name), err)
 	}
-	d.Env, err = readServiceEnvironment(name)
+	if st != NotInstalled {
+		d.Env, err = readServiceEnvironment(name)
+	}
 	return &d, err
+}
+
+// Forget removes the saved install of service name.
+func (WindowsSCM) Forget(name string) error {
+	if err := os.Remove(savedPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", savedPath(name), err)
+	}
+	return nil
 }
 
 func (w WindowsSCM) Uninstall(name string) error {
 	if err := w.CheckInstall(); err != nil {
 		return err
 	}
-	if _, err := w.Saved(name); err != nil {
+	st, _, err := w.State(name)
+	if err != nil {
 		return err
 	}
-	if st, _, _ := w.State(name); st == Running || st == Starting {
+	if st == NotInstalled {
+		return fmt.Errorf("service %s: %w", name, ErrNotInstalled)
+	}
+	if st == Running || st == Starting {
 		return fmt.Errorf("service %s is %s: stop it first, or use \"stop_and_remove\"", name, st)
 	}
 	s, err := kservice.New(noProgram{}, &kservice.Config{Name: name})
@@ -166,18 +181,16 @@ func (w WindowsSCM) Uninstall(name string) error {
 	if err := s.Uninstall(); err != nil {
 		return fmt.Errorf("uninstall service %s: %w", name, err)
 	}
-	if err := os.Remove(savedPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	return nil
 }
 
 func (w WindowsSCM) Start(name string) error {
-	d, err := w.Saved(name)
-	if err != nil {
-		return err
+	if st, _, _ := w.State(name); st == NotInstalled {
+		return fmt.Errorf("service %s: %w", name, ErrNotInstalled)
 	}
-	if _, err := os.Stat(d.Executable); err != nil {
+	if d, err := w.Saved(name); err != nil {
+		return err
+	} else if _, err := os.Stat(d.Executable); err != nil {
 		return fmt.Errorf("service %s runs %s, which no longer exists (the program was moved or removed since the install): run \"DataFileDownloadDirectory reinstall --service_name %s\" with the program where it is now", name, d.Executable, name)
 	}
 	s, err := kservice.New(noProgram{}, &kservice.Config{Name: name})

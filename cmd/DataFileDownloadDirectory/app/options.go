@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/download/config"
+	"github.com/openmsi/datafiledownloaddirectory/installer"
 )
 
 // Name is the program's name in usage, logs and the default log file.
@@ -184,6 +185,11 @@ func parseArgs(args []string, mode parseMode) (*Options, error) {
 	}
 	if err := checkTopic("--topic_name", o.Topic); err != nil {
 		return nil, err
+	}
+	if mode != consoleMode {
+		if err := installer.CheckName(o.ServiceName); err != nil {
+			return nil, &UsageError{Msg: "--service_name: " + err.Error()}
+		}
 	}
 	// Given empty, these topics stay off, as when they are not given.
 	for _, opt := range []struct{ flag, topic string }{{"--heartbeat_topic_name", o.HeartbeatTopic}, {"--log_topic_name", o.LogTopic}} {
@@ -458,5 +464,8 @@ the same --consumer_group_id.
 
 Exit status: 0 after a clean stop, 2 for a command-line or config file error,
 1 for any other failure.
+
+` + verbHelp + `
+  An output folder named like a verb must be given as ./install.
 `
 }

@@ -290,11 +290,12 @@ func definition(opts *Options, e env) (*installer.Definition, error) {
 type control func(c *controller) error
 
 type controller struct {
-	name   string
+	name string
+	// forget: --remove_install_args, drop the saved install too.
+	forget bool
 	b      installer.Backend
 	out    io.Writer
 	e      env
-	stderr io.Writer
 }
 
 var controls = map[string]control{
@@ -327,7 +328,16 @@ func (c *controller) sequence(steps ...control) error {
 
 func start(c *controller) error     { return c.do("Started", c.b.Start) }
 func stop(c *controller) error      { return c.do("Stopped", c.b.Stop) }
-func uninstall(c *controller) error { return c.do("Removed", c.b.Uninstall) }
+
+func uninstall(c *controller) error {
+	if err := c.do("Removed", c.b.Uninstall); err != nil {
+		return err
+	}
+	if c.forget {
+		return c.b.Forget(c.name)
+	}
+	return nil
+}
 
 func stopIfRunning(c *controller) error {
 	st, _, err := c.b.State(c.name)
@@ -388,11 +398,11 @@ func reinstall(c *controller) error {
 // controlVerb parses --service_name and runs f.
 func controlVerb(name string, f control) verb {
 	return func(_ context.Context, args []string, stdout, stderr io.Writer, e env) int {
-		svcName, code, done := parseServiceName(name, args, stdout, stderr)
+		svcName, forget, code, done := parseServiceName(name, args, stdout, stderr)
 		if done {
 			return code
 		}
-		c := &controller{name: svcName, b: e.backend(), out: stdout, e: e, stderr: stderr}
+		c := &controller{name: svcName, forget: forget, b: e.backend(), out: stdout, e: e}
 		if err := f(c); err != nil {
 			fmt.Fprintf(stderr, "%s: error: %v\n", Name, err)
 			if errors.Is(err, installer.ErrNotInstalled) {
@@ -405,39 +415,44 @@ func controlVerb(name string, f control) verb {
 }
 
 // parseServiceName parses the command line of a verb that takes only
-// --service_name.
-func parseServiceName(verbName string, args []string, stdout, stderr io.Writer) (string, int, bool) {
+// --service_name (and, to uninstall, --remove_install_args).
+func parseServiceName(verbName string, args []string, stdout, stderr io.Writer) (name string, forget bool, code int, done bool) {
 	fs := pflag.NewFlagSet(verbName, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, n string) pflag.NormalizedName {
 		return pflag.NormalizedName(strings.ReplaceAll(n, "-", "_"))
 	})
-	name := fs.String("service_name", DefaultServiceName, "")
+	fs.StringVar(&name, "service_name", DefaultServiceName, "")
 	help := fs.BoolP("help", "h", false, "")
 	usage := fmt.Sprintf("usage: %s %s [--service_name NAME]\n", Name, verbName)
+	switch verbName {
+	case "uninstall", "remove", "stop_and_remove":
+		fs.BoolVar(&forget, "remove_install_args", false, "")
+		usage = fmt.Sprintf("usage: %s %s [--service_name NAME] [--remove_install_args]\n", Name, verbName)
+	}
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "%s%s %s: error: %v\n", usage, Name, verbName, err)
-		return "", ExitUsage, true
+		return "", false, ExitUsage, true
 	}
 	if *help {
 		fmt.Fprint(stdout, usage, "\n", verbHelp, "\n")
-		return "", ExitOK, true
+		return "", false, ExitOK, true
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s%s %s: error: unexpected argument %q (give the service with --service_name)\n", usage, Name, verbName, fs.Arg(0))
-		return "", ExitUsage, true
+		return "", false, ExitUsage, true
 	}
-	if err := installer.CheckName(*name); err != nil {
+	if err := installer.CheckName(name); err != nil {
 		fmt.Fprintf(stderr, "%s %s: error: %v\n", Name, verbName, err)
-		return "", ExitUsage, true
+		return "", false, ExitUsage, true
 	}
-	return *name, 0, false
+	return name, forget, 0, false
 }
 
 // statusVerb tells whether the service is installed and running and, from
 // the status file the running service keeps, what it is doing.
 func statusVerb(_ context.Context, args []string, stdout, stderr io.Writer, e env) int {
-	name, code, done := parseServiceName("status", args, stdout, stderr)
+	name, _, code, done := parseServiceName("status", args, stdout, stderr)
 	if done {
 		return code
 	}
@@ -497,7 +512,10 @@ const verbHelp = `Service verbs (the service name defaults to ` + DefaultService
                  and restarts after a failure. --dry_run prints the service
                  definition without installing anything.
   start, stop, restart, status --service_name NAME
-  uninstall (or remove), stop_and_remove --service_name NAME
+  uninstall (or remove), stop_and_remove --service_name NAME [--remove_install_args]
+                 the arguments of the install are kept for reinstall unless
+                 --remove_install_args is given; downloaded files and the
+                 output folder are never touched
   reinstall, stop_and_reinstall, stop_and_restart --service_name NAME
                  install again with the arguments of the last install
                  (and, for stop_and_restart, start it)

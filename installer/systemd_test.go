@@ -1,0 +1,333 @@
+package installer
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeSystemctl plays systemd for the backend: it records the commands and
+// keeps each unit's active state.
+type fakeSystemctl struct {
+	calls  []string
+	active map[string]bool
+}
+
+func (f *fakeSystemctl) run(args ...string) (string, error) {
+	f.calls = append(f.calls, strings.Join(args, " "))
+	switch args[0] {
+	case "start", "restart":
+		f.active[args[1]] = true
+	case "stop":
+		f.active[args[1]] = false
+	case "is-active":
+		if f.active[args[1]] {
+			return "active", nil
+		}
+		return "inactive", errors.New("exit status 3")
+	}
+	return "", nil
+}
+
+func newTestSystemd(t *testing.T) (*Systemd, *fakeSystemctl) {
+	t.Helper()
+	f := &fakeSystemctl{active: map[string]bool{}}
+	return &Systemd{
+		Root:       t.TempDir(),
+		Systemctl:  f.run,
+		Booted:     func() bool { return true },
+		Euid:       func() int { return 0 },
+		LookupUser: func(string) error { return nil },
+	}, f
+}
+
+// testExecutable is a file standing for the installed program.
+func testExecutable(t *testing.T, dir string) string {
+	t.Helper()
+	exe := filepath.Join(dir, "DataFileDownloadDirectory")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func testDefinition(t *testing.T) Definition {
+	out := filepath.Join(t.TempDir(), "lab data")
+	exe := testExecutable(t, t.TempDir())
+	return Definition{
+		Name:        "labdl",
+		Description: "Rebuilds files\nin " + out,
+		Executable:  exe,
+		Args:        []string{"run", out, "--config", "/etc/lab.config", "--topic_name", "t", "--service_name", "labdl"},
+		Env:         map[string]string{"KAFKA_PASSWORD": `pa$$ "word" \ 100%`, "KAFKA_USER": "alice"},
+		OutputDir:   out,
+		InstallArgs: []string{out, "--config", "/etc/lab.config", "--topic_name", "t"},
+	}
+}
+
+func TestQuoteExecArg(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/bin/x":       `"/usr/bin/x"`,
+		"/data/lab data":   `"/data/lab data"`,
+		"100%":             `"100%%"`,
+		"$HOME":            `"$$HOME"`,
+		`say "hi"`:         `"say \"hi\""`,
+		`C:\dir`:           `"C:\\dir"`,
+		"a\tb":             `"a\tb"`,
+		"%i-${X}-\\\"-end": `"%%i-$${X}-\\\"-end"`,
+	} {
+		if got := quoteExecArg(in); got != want {
+			t.Errorf("quoteExecArg(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	s, _ := newTestSystemd(t)
+	d := testDefinition(t)
+	d.User = "labuser"
+	unit, err := s.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nExecStart=\"" + d.Executable + "\" \"run\" \"" + d.OutputDir + "\" \"--config\"",
+		"\nDescription=Rebuilds files in " + d.OutputDir + "\n",
+		"\nAfter=network-online.target\n",
+		"\nWants=network-online.target\n",
+		"\nRestart=always\n",
+		"\nRestartSec=10s\n",
+		"\nRestartPreventExitStatus=2\n",
+		"\nTimeoutStopSec=45s\n",
+		"\nStandardInput=null\n",
+		"\nUser=labuser\n",
+		"\nEnvironmentFile=/etc/datafiledownloaddirectory/services/labdl.env\n",
+		"\nWorkingDirectory=-" + d.OutputDir + "\n",
+		"\nWantedBy=multi-user.target\n",
+	} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("unit lacks %q:\n%s", want, unit)
+		}
+	}
+	// No secret in the unit, which any user may read.
+	if strings.Contains(unit, "alice") || strings.Contains(unit, "word") {
+		t.Errorf("unit holds a captured value:\n%s", unit)
+	}
+	d.Env = nil
+	if unit, _ = s.Render(d); strings.Contains(unit, "EnvironmentFile") {
+		t.Errorf("EnvironmentFile without variables:\n%s", unit)
+	}
+	d.Executable = "relative/x"
+	if _, err := s.Render(d); err == nil {
+		t.Error("a relative executable was accepted")
+	}
+}
+
+// TestRenderedUnitsVerify runs systemd's own checker over units with the
+// awkward paths users have: spaces, percent signs, dollar signs, quotes.
+// systemd-analyze prints warnings (unknown keys, bad values) and still
+// exits 0, so any output fails the test.
+func TestRenderedUnitsVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("DFDD_REQUIRE_BROKER") != "" {
+			t.Fatal("systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
+		}
+		t.Skip("systemd-analyze is missing (Debian package systemd)")
+	}
+	s, _ := newTestSystemd(t)
+	for i, out := range []string{"/data/plain", "/data/lab data", "/data/100% done", "/data/$HOME/x", `/data/say "hi"`} {
+		d := testDefinition(t)
+		d.Executable = testExecutable(t, filepath.Join(t.TempDir()))
+		d.Args = []string{"run", out, "--config", out + "/lab.config", "--topic_name", "t", "--service_name", "labdl"}
+		d.OutputDir = out
+		if i%2 == 1 {
+			d.User = "root"
+			d.Env = nil
+		}
+		unit, err := s.Render(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "labdl.service")
+		if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := exec.Command(analyze, "verify", path).CombinedOutput()
+		if err != nil || len(got) > 0 {
+			t.Errorf("systemd-analyze verify for output folder %q: %v\n%s\nunit:\n%s", out, err, got, unit)
+		}
+	}
+}
+
+func TestInstallLifecycle(t *testing.T) {
+	s, sc := newTestSystemd(t)
+	d := testDefinition(t)
+	if err := s.Install(d); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"daemon-reload", "enable labdl.service"}; !slices.Equal(sc.calls, want) {
+		t.Errorf("systemctl calls %q, want %q", sc.calls, want)
+	}
+	mode := func(p string) os.FileMode {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	if m := mode(s.UnitPath("labdl")); m != 0o644 {
+		t.Errorf("unit mode %v", m)
+	}
+	if m := mode(s.EnvPath("labdl")); m != 0o600 {
+		t.Errorf("environment file mode %v, want 0600", m)
+	}
+	if m := mode(s.SavedPath("labdl")); m != 0o600 {
+		t.Errorf("saved install mode %v", m)
+	}
+	saved, _ := os.ReadFile(s.SavedPath("labdl"))
+	if strings.Contains(string(saved), "alice") {
+		t.Errorf("the saved install holds a secret: %s", saved)
+	}
+	var back Definition
+	if err := json.Unmarshal(saved, &back); err != nil || !slices.Equal(back.InstallArgs, d.InstallArgs) {
+		t.Errorf("saved install %s: %v", saved, err)
+	}
+	got, err := s.Saved("labdl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Env, d.Env) {
+		t.Errorf("captured variables read back as %q, want %q", got.Env, d.Env)
+	}
+
+	if err := s.Install(d); !errors.Is(err, ErrAlreadyInstalled) || !strings.Contains(err.Error(), "reinstall") {
+		t.Errorf("second install: %v", err)
+	}
+
+	if st, _, _ := s.State("labdl"); st != Stopped {
+		t.Errorf("state after install: %v", st)
+	}
+	if err := s.Start("labdl"); err != nil {
+		t.Fatal(err)
+	}
+	if st, word, _ := s.State("labdl"); st != Running || word != "active" {
+		t.Errorf("state after start: %v (%s)", st, word)
+	}
+	if err := s.Uninstall("labdl"); err == nil || !strings.Contains(err.Error(), "stop_and_remove") {
+		t.Errorf("uninstall of a running service: %v", err)
+	}
+	if err := s.Stop("labdl"); err != nil {
+		t.Fatal(err)
+	}
+	sc.calls = nil
+	if err := s.Uninstall("labdl"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"is-active labdl.service", "disable labdl.service", "daemon-reload", "reset-failed labdl.service"}; !slices.Equal(sc.calls, want) {
+		t.Errorf("systemctl calls %q, want %q", sc.calls, want)
+	}
+	for _, p := range []string{s.UnitPath("labdl"), s.EnvPath("labdl")} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+	if st, _, _ := s.State("labdl"); st != NotInstalled {
+		t.Errorf("state after uninstall: %v", st)
+	}
+	if err := s.Start("labdl"); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("start after uninstall: %v", err)
+	}
+	// The install is kept for reinstall, without the secrets.
+	if got, err := s.Saved("labdl"); err != nil || len(got.Env) != 0 {
+		t.Errorf("saved install after uninstall: %+v, %v", got, err)
+	}
+	if err := s.Forget("labdl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Saved("labdl"); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("saved install after forget: %v", err)
+	}
+}
+
+func TestInstallRefusals(t *testing.T) {
+	s, sc := newTestSystemd(t)
+	d := testDefinition(t)
+
+	s.Euid = func() int { return 1000 }
+	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "sudo") {
+		t.Errorf("install as a user: %v", err)
+	}
+	s.Euid = func() int { return 0 }
+
+	s.Booted = func() bool { return false }
+	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "systemd is not running") {
+		t.Errorf("install without systemd: %v", err)
+	}
+	s.Booted = func() bool { return true }
+
+	s.LookupUser = func(string) error { return errors.New("unknown user nosuch") }
+	d.User = "nosuch"
+	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "--service_user nosuch") {
+		t.Errorf("install for a missing user: %v", err)
+	}
+	d.User = ""
+
+	d.Env["BAD"] = "two\nlines"
+	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "BAD") {
+		t.Errorf("install with a multi-line variable: %v", err)
+	}
+	if len(sc.calls) != 0 {
+		t.Errorf("refused installs ran systemctl: %q", sc.calls)
+	}
+	if _, err := os.Stat(s.UnitPath("labdl")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused install wrote the unit")
+	}
+}
+
+func TestBinaryMovedSinceInstall(t *testing.T) {
+	s, _ := newTestSystemd(t)
+	d := testDefinition(t)
+	if err := s.Install(d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(d.Executable); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Start("labdl")
+	if err == nil || !strings.Contains(err.Error(), "no longer exists") || !strings.Contains(err.Error(), "reinstall") {
+		t.Errorf("start with the program gone: %v", err)
+	}
+}
+
+func TestEnvFileRoundTrip(t *testing.T) {
+	env := map[string]string{"A": `x"y`, "B": `back\slash`, "C": "$dollar`tick`", "D": "", "E": "with spaces  and #"}
+	path := filepath.Join(t.TempDir(), "x.env")
+	d := Definition{Env: env}
+	if err := os.WriteFile(path, []byte(envFileContent(env, d.EnvNames())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readEnvFile(path)
+	if err != nil || !reflect.DeepEqual(got, env) {
+		t.Errorf("read back %q, %v; want %q", got, err, env)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"DataFileDownloadDirectory", "lab_dl-2", "a.b", "_x"} {
+		if err := CheckName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-x", ".x", "a b", "a/b", `a\b`, "a@b", "x%i", strings.Repeat("a", 81)} {
+		if err := CheckName(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
