@@ -326,8 +326,8 @@ func (c *controller) sequence(steps ...control) error {
 	return nil
 }
 
-func start(c *controller) error     { return c.do("Started", c.b.Start) }
-func stop(c *controller) error      { return c.do("Stopped", c.b.Stop) }
+func start(c *controller) error { return c.do("Started", c.b.Start) }
+func stop(c *controller) error  { return c.do("Stopped", c.b.Stop) }
 
 func uninstall(c *controller) error {
 	if err := c.do("Removed", c.b.Uninstall); err != nil {
