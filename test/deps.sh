@@ -8,6 +8,11 @@ command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || pkgs+=(maven)
 # kafkacrypto, a dependency of the Python uploader, loads libsodium.
 dpkg-query -W -f='${Status}' libsodium23 2>/dev/null | grep -q "install ok installed" || pkgs+=(libsodium23)
+# The service tests check generated units with systemd-analyze; systemd is
+# not started by installing it where it is not PID 1.
+command -v systemd-analyze >/dev/null || pkgs+=(systemd)
+# The Windows build (vet, the .exe) cross-compiles cgo with mingw-w64.
+command -v x86_64-w64-mingw32-gcc >/dev/null || pkgs+=(gcc-mingw-w64-x86-64)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then

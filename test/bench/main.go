@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command bench measures, against one local Kafka broker and on the same
 // topics, a bare consumer that throws every message away, this program
 // (default --n_threads and 4) and the Python original, on the workloads of

@@ -131,6 +131,9 @@ func runVerb(_ context.Context, args []string, stdout, stderr io.Writer, e env) 
 		s.log.Warnf("Cannot change to the output folder: %v", err)
 	}
 	s.statusPath = filepath.Join(s.outputDir, download.StateDirName, service.StatusFileName)
+	if err := os.MkdirAll(filepath.Dir(s.statusPath), 0o755); err != nil {
+		s.log.Warnf("Cannot create the state folder: %v", err)
+	}
 	s.log.Infof("Running as service %s (process %d)", opts.ServiceName, os.Getpid())
 
 	prog := service.NewProgram(func(ctx context.Context) error {
