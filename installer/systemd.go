@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
+
+	dfservice "github.com/openmsi/datafiledownloaddirectory/service"
 )
 
 // StopTimeout is systemd's TimeoutStopSec for the unit: longer than the
@@ -102,7 +105,7 @@ StandardOutput=journal
 StandardError=journal
 SyslogIdentifier={{.Name}}
 Restart=always
-RestartSec=10s
+RestartSec={{.RestartSec}}
 # Exit status 2 is a command-line or config file error: restarting cannot
 # fix it.
 RestartPreventExitStatus=2
@@ -129,6 +132,7 @@ func (s *Systemd) Render(d Definition) (string, error) {
 		"User":             d.User,
 		"WorkingDirectory": escapeSpecifiers(d.OutputDir),
 		"StopTimeout":      StopTimeout,
+		"RestartSec":       fmt.Sprintf("%ds", int(dfservice.RestartDelay/time.Second)),
 	}
 	if len(d.Env) > 0 {
 		// Unquoted: systemd takes the rest of the line as the path.

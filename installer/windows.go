@@ -43,31 +43,6 @@ func savedDir() string {
 
 func savedPath(name string) string { return filepath.Join(savedDir(), name+".json") }
 
-func kConfig(d Definition) *kservice.Config {
-	user := d.User
-	if user != "" && !strings.ContainsAny(user, `\@`) {
-		// A bare local account name needs the .\ prefix
-		// (kardianos/service#318).
-		user = `.\` + user
-	}
-	return &kservice.Config{
-		Name:        d.Name,
-		DisplayName: "DataFileDownloadDirectory " + d.Name,
-		Description: oneLine(d.Description),
-		Executable:  d.Executable,
-		Arguments:   d.Args,
-		UserName:    user,
-		EnvVars:     d.Env,
-		Option: kservice.KeyValue{
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": dfservice.RestartDelay.String(),
-			"OnFailureResetPeriod":   int(dfservice.FailureResetPeriod / time.Second),
-		},
-	}
-}
-
 type noProgram struct{}
 
 func (noProgram) Start(kservice.Service) error { return nil }
@@ -120,7 +95,7 @@ func (w WindowsSCM) Install(d Definition) error {
 	if err := os.WriteFile(savedPath(d.Name), saved, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", savedPath(d.Name), err)
 	}
-	s, err := kservice.New(noProgram{}, kConfig(d))
+	s, err := kservice.New(noProgram{}, windowsConfig(d))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,14 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// RestartDelay is how long the Windows service manager waits before
+// restarting a failed service, and FailureResetPeriod after how long
+// without a failure it forgets earlier ones.
+const (
+	RestartDelay       = 10 * time.Second
+	FailureResetPeriod = 24 * time.Hour
+)
+
 // ErrStopTimeout is returned by Stop when the job did not end within the
 // stop bound.
 var ErrStopTimeout = errors.New("the download did not stop in time")

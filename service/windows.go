@@ -11,14 +11,6 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
-// RestartDelay is how long the SCM waits before restarting a crashed
-// service, and FailureResetPeriod after how long without a failure it
-// forgets earlier ones.
-const (
-	RestartDelay       = 10 * time.Second
-	FailureResetPeriod = 24 * time.Hour
-)
-
 // ConfigureSelf sets what an MSI cannot: restart on every failure, also
 // when the service stops with an error instead of crashing, and delayed
 // automatic start, so that a lab PC's network is up before the first
