@@ -250,7 +250,8 @@ func (s *Systemd) Install(d Definition) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(s.SavedPath(d.Name), saved, 0o600); err != nil {
+	// Readable by all, for status: it holds no secrets.
+	if err := writeFile(s.SavedPath(d.Name), saved, 0o644); err != nil {
 		return err
 	}
 	if len(d.Env) > 0 {

@@ -188,7 +188,7 @@ func TestInstallLifecycle(t *testing.T) {
 	if m := mode(s.EnvPath("labdl")); m != 0o600 {
 		t.Errorf("environment file mode %v, want 0600", m)
 	}
-	if m := mode(s.SavedPath("labdl")); m != 0o600 {
+	if m := mode(s.SavedPath("labdl")); m != 0o644 {
 		t.Errorf("saved install mode %v", m)
 	}
 	saved, _ := os.ReadFile(s.SavedPath("labdl"))
