@@ -329,9 +329,11 @@ func (s *Systemd) Saved(name string) (*Saved, error) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", s.SavedPath(name), err)
 	}
+	// Only root may read the captured secrets; status, which any user may
+	// run, does without them.
 	if env, err := readEnvFile(s.EnvPath(name)); err == nil {
 		d.Env = env
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
 		return nil, err
 	}
 	return &d, nil
