@@ -2,12 +2,16 @@
 
 package service
 
-import "github.com/sirupsen/logrus"
+import (
+	"io"
+
+	"github.com/sirupsen/logrus"
+)
 
 // ConfigureSelf has nothing to do outside Windows: the systemd unit says
 // how to restart and when to start.
 func ConfigureSelf(string) error { return nil }
 
-// EventLogHook returns nil outside Windows: under systemd the lines written
+// EventLog returns nothing outside Windows: under systemd the lines written
 // to stdout reach the journal.
-func EventLogHook(string) (logrus.Hook, error) { return nil, nil }
+func EventLog(string) (io.Writer, logrus.Hook, error) { return nil, nil, nil }

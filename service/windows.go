@@ -4,6 +4,8 @@ package service
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -52,30 +54,33 @@ func ConfigureSelf(name string) error {
 	return nil
 }
 
-// EventLogHook sends warnings and errors to the Windows Event Log under the
-// service's name, where lab IT looks first. The event source is registered
-// at install time (by the install verb or the MSI).
-func EventLogHook(name string) (logrus.Hook, error) {
+// EventLog opens the Windows Event Log under the service's name, where lab
+// IT looks first. Errors go through the returned writer, which takes the
+// place of a console that a service does not have, so that even a failure
+// before logging is set up (an unwritable log file) is recorded;
+// warnings go through the hook. The event source is registered at install
+// time (by the install verb or the MSI).
+func EventLog(name string) (io.Writer, logrus.Hook, error) {
 	l, err := eventlog.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("open the event log for %s: %w", name, err)
+		return nil, nil, fmt.Errorf("open the event log for %s: %w", name, err)
 	}
-	return &eventLogHook{l: l}, nil
+	return eventLogWriter{l}, &eventLogHook{l: l}, nil
+}
+
+// eventLogWriter records each write (one formatted log line) as an error
+// event.
+type eventLogWriter struct{ l *eventlog.Log }
+
+func (w eventLogWriter) Write(p []byte) (int, error) {
+	if err := w.l.Error(3, strings.TrimRight(string(p), "\r\n")); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 type eventLogHook struct{ l *eventlog.Log }
 
-func (h *eventLogHook) Levels() []logrus.Level {
-	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel, logrus.WarnLevel}
-}
+func (h *eventLogHook) Levels() []logrus.Level { return []logrus.Level{logrus.WarnLevel} }
 
-func (h *eventLogHook) Fire(e *logrus.Entry) error {
-	msg, err := e.String()
-	if err != nil {
-		msg = e.Message
-	}
-	if e.Level == logrus.WarnLevel {
-		return h.l.Warning(2, msg)
-	}
-	return h.l.Error(3, msg)
-}
+func (h *eventLogHook) Fire(e *logrus.Entry) error { return h.l.Warning(2, e.Message) }

@@ -106,18 +106,24 @@ func runVerb(_ context.Context, args []string, stdout, stderr io.Writer, e env) 
 		opts.FileLevel = logrus.InfoLevel
 	}
 	stream := stdout
+	var warnings logrus.Hook
 	if runtime.GOOS == "windows" && !e.interactive() {
-		stream = io.Discard
+		// A Windows service has no standard output: errors go to the
+		// Event Log instead, warnings too through a hook.
+		w, h, err := service.EventLog(opts.ServiceName)
+		if err != nil {
+			w = io.Discard
+		}
+		stream, warnings = w, h
+		opts.StreamLevel = logrus.ErrorLevel
 	}
 	s, code := prepare(opts, stream, e)
 	if s == nil {
 		return code
 	}
 	defer s.close()
-	if h, err := service.EventLogHook(opts.ServiceName); err != nil {
-		s.log.Warnf("Errors will not reach the Event Log: %v", err)
-	} else if h != nil {
-		s.log.Logger.AddHook(h)
+	if warnings != nil {
+		s.log.Logger.AddHook(warnings)
 	}
 	if !e.interactive() {
 		if err := service.ConfigureSelf(opts.ServiceName); err != nil {

@@ -43,9 +43,9 @@ func (f *fakeSystemctl) run(args ...string) (string, error) {
 // environment.
 type serviceHarness struct {
 	*harness
-	sd  *installer.Systemd
-	sc  *fakeSystemctl
-	exe string
+	sd   *installer.Systemd
+	sc   *fakeSystemctl
+	exe  string
 	vars map[string]string
 }
 
