@@ -237,6 +237,14 @@ func (s *Systemd) Install(d Definition) error {
 	if _, err := os.Stat(unitPath); err == nil {
 		return fmt.Errorf("service %s: %w (%s exists): use \"reinstall\" to install it again with the arguments it was installed with, or \"stop_and_remove\" first to install it with others", d.Name, ErrAlreadyInstalled, unitPath)
 	}
+	// A unit in /etc shadows a packaged one of the same name: installing
+	// "ssh" would replace the system's ssh service.
+	for _, dir := range []string{"/usr/lib/systemd/system", "/lib/systemd/system"} {
+		p := s.path(filepath.Join(dir, d.Name+".service"))
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("another program's service is called %s (%s): choose another --service_name", d.Name, p)
+		}
+	}
 	unit, err := s.Render(d)
 	if err != nil {
 		return err

@@ -283,6 +283,18 @@ func TestInstallRefusals(t *testing.T) {
 	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "BAD") {
 		t.Errorf("install with a multi-line variable: %v", err)
 	}
+	delete(d.Env, "BAD")
+
+	packaged := filepath.Join(s.Root, "usr/lib/systemd/system", d.Name+".service")
+	if err := os.MkdirAll(filepath.Dir(packaged), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(packaged, []byte("[Service]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "another program's service") {
+		t.Errorf("install over a packaged unit: %v", err)
+	}
 	if len(sc.calls) != 0 {
 		t.Errorf("refused installs ran systemctl: %q", sc.calls)
 	}
