@@ -343,3 +343,40 @@ func TestCheckName(t *testing.T) {
 		}
 	}
 }
+
+// TestEnableWithRealSystemctl lets the real systemctl enable and disable
+// the installed unit inside the temporary root (it works offline with
+// --root), which checks the unit's [Install] section the way a boot would
+// use it.
+func TestEnableWithRealSystemctl(t *testing.T) {
+	systemctl, err := exec.LookPath("systemctl")
+	if err != nil {
+		t.Skip("systemctl is missing (Debian package systemd)")
+	}
+	s, _ := newTestSystemd(t)
+	s.Systemctl = func(args ...string) (string, error) {
+		switch args[0] {
+		case "enable", "disable":
+			out, err := exec.Command(systemctl, append([]string{"--root=" + s.Root}, args...)...).CombinedOutput()
+			return strings.TrimSpace(string(out)), err
+		case "is-active":
+			return "inactive", errors.New("exit status 3")
+		}
+		// daemon-reload and reset-failed need a running systemd.
+		return "", nil
+	}
+	d := testDefinition(t)
+	if err := s.Install(d); err != nil {
+		t.Fatal(err)
+	}
+	wants := filepath.Join(s.Root, "etc/systemd/system/multi-user.target.wants/labdl.service")
+	if target, err := os.Readlink(wants); err != nil || target != "/etc/systemd/system/labdl.service" {
+		t.Errorf("enable did not link the unit into multi-user.target: %q, %v", target, err)
+	}
+	if err := s.Uninstall("labdl"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(wants); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("disable left %s: %v", wants, err)
+	}
+}
