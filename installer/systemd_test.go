@@ -1,4 +1,4 @@
-package installer
+package installer_test
 
 import (
 	"encoding/json"
@@ -10,41 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openmsi/datafiledownloaddirectory/installer"
+	"github.com/openmsi/datafiledownloaddirectory/installer/installertest"
 )
 
-// fakeSystemctl plays systemd for the backend: it records the commands and
-// keeps each unit's active state.
-type fakeSystemctl struct {
-	calls  []string
-	active map[string]bool
-}
-
-func (f *fakeSystemctl) run(args ...string) (string, error) {
-	f.calls = append(f.calls, strings.Join(args, " "))
-	switch args[0] {
-	case "start", "restart":
-		f.active[args[1]] = true
-	case "stop":
-		f.active[args[1]] = false
-	case "is-active":
-		if f.active[args[1]] {
-			return "active", nil
-		}
-		return "inactive", errors.New("exit status 3")
-	}
-	return "", nil
-}
-
-func newTestSystemd(t *testing.T) (*Systemd, *fakeSystemctl) {
+func newTestSystemd(t *testing.T) (*installer.Systemd, *installertest.Systemctl) {
 	t.Helper()
-	f := &fakeSystemctl{active: map[string]bool{}}
-	return &Systemd{
-		Root:       t.TempDir(),
-		Systemctl:  f.run,
-		Booted:     func() bool { return true },
-		Euid:       func() int { return 0 },
-		LookupUser: func(string) error { return nil },
-	}, f
+	return installertest.NewSystemd(t.TempDir())
 }
 
 // testExecutable is a file standing for the installed program.
@@ -57,10 +30,10 @@ func testExecutable(t *testing.T, dir string) string {
 	return exe
 }
 
-func testDefinition(t *testing.T) Definition {
+func testDefinition(t *testing.T) installer.Definition {
 	out := filepath.Join(t.TempDir(), "lab data")
 	exe := testExecutable(t, t.TempDir())
-	return Definition{
+	return installer.Definition{
 		Name:        "labdl",
 		Description: "Rebuilds files\nin " + out,
 		Executable:  exe,
@@ -68,23 +41,6 @@ func testDefinition(t *testing.T) Definition {
 		Env:         map[string]string{"KAFKA_PASSWORD": `pa$$ "word" \ 100%`, "KAFKA_USER": "alice"},
 		OutputDir:   out,
 		InstallArgs: []string{out, "--config", "/etc/lab.config", "--topic_name", "t"},
-	}
-}
-
-func TestQuoteExecArg(t *testing.T) {
-	for in, want := range map[string]string{
-		"/usr/bin/x":       `"/usr/bin/x"`,
-		"/data/lab data":   `"/data/lab data"`,
-		"100%":             `"100%%"`,
-		"$HOME":            `"$$HOME"`,
-		`say "hi"`:         `"say \"hi\""`,
-		`C:\dir`:           `"C:\\dir"`,
-		"a\tb":             `"a\tb"`,
-		"%i-${X}-\\\"-end": `"%%i-$${X}-\\\"-end"`,
-	} {
-		if got := quoteExecArg(in); got != want {
-			t.Errorf("quoteExecArg(%q) = %s, want %s", in, got, want)
-		}
 	}
 }
 
@@ -172,8 +128,8 @@ func TestInstallLifecycle(t *testing.T) {
 	if err := s.Install(d); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"daemon-reload", "enable labdl.service"}; !slices.Equal(sc.calls, want) {
-		t.Errorf("systemctl calls %q, want %q", sc.calls, want)
+	if want := []string{"daemon-reload", "enable labdl.service"}; !slices.Equal(sc.Calls, want) {
+		t.Errorf("systemctl calls %q, want %q", sc.Calls, want)
 	}
 	mode := func(p string) os.FileMode {
 		fi, err := os.Stat(p)
@@ -195,7 +151,7 @@ func TestInstallLifecycle(t *testing.T) {
 	if strings.Contains(string(saved), "alice") {
 		t.Errorf("the saved install holds a secret: %s", saved)
 	}
-	var back Definition
+	var back installer.Definition
 	if err := json.Unmarshal(saved, &back); err != nil || !slices.Equal(back.InstallArgs, d.InstallArgs) {
 		t.Errorf("saved install %s: %v", saved, err)
 	}
@@ -207,17 +163,17 @@ func TestInstallLifecycle(t *testing.T) {
 		t.Errorf("captured variables read back as %q, want %q", got.Env, d.Env)
 	}
 
-	if err := s.Install(d); !errors.Is(err, ErrAlreadyInstalled) || !strings.Contains(err.Error(), "reinstall") {
+	if err := s.Install(d); !errors.Is(err, installer.ErrAlreadyInstalled) || !strings.Contains(err.Error(), "reinstall") {
 		t.Errorf("second install: %v", err)
 	}
 
-	if st, _, _ := s.State("labdl"); st != Stopped {
+	if st, _, _ := s.State("labdl"); st != installer.Stopped {
 		t.Errorf("state after install: %v", st)
 	}
 	if err := s.Start("labdl"); err != nil {
 		t.Fatal(err)
 	}
-	if st, word, _ := s.State("labdl"); st != Running || word != "active" {
+	if st, word, _ := s.State("labdl"); st != installer.Running || word != "active" {
 		t.Errorf("state after start: %v (%s)", st, word)
 	}
 	if err := s.Uninstall("labdl"); err == nil || !strings.Contains(err.Error(), "stop_and_remove") {
@@ -226,22 +182,22 @@ func TestInstallLifecycle(t *testing.T) {
 	if err := s.Stop("labdl"); err != nil {
 		t.Fatal(err)
 	}
-	sc.calls = nil
+	sc.Calls = nil
 	if err := s.Uninstall("labdl"); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"is-active labdl.service", "disable labdl.service", "daemon-reload", "reset-failed labdl.service"}; !slices.Equal(sc.calls, want) {
-		t.Errorf("systemctl calls %q, want %q", sc.calls, want)
+	if want := []string{"is-active labdl.service", "disable labdl.service", "daemon-reload", "reset-failed labdl.service"}; !slices.Equal(sc.Calls, want) {
+		t.Errorf("systemctl calls %q, want %q", sc.Calls, want)
 	}
 	for _, p := range []string{s.UnitPath("labdl"), s.EnvPath("labdl")} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left behind: %v", p, err)
 		}
 	}
-	if st, _, _ := s.State("labdl"); st != NotInstalled {
+	if st, _, _ := s.State("labdl"); st != installer.NotInstalled {
 		t.Errorf("state after uninstall: %v", st)
 	}
-	if err := s.Start("labdl"); !errors.Is(err, ErrNotInstalled) {
+	if err := s.Start("labdl"); !errors.Is(err, installer.ErrNotInstalled) {
 		t.Errorf("start after uninstall: %v", err)
 	}
 	// The install is kept for reinstall, without the secrets.
@@ -251,7 +207,7 @@ func TestInstallLifecycle(t *testing.T) {
 	if err := s.Forget("labdl"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Saved("labdl"); !errors.Is(err, ErrNotInstalled) {
+	if _, err := s.Saved("labdl"); !errors.Is(err, installer.ErrNotInstalled) {
 		t.Errorf("saved install after forget: %v", err)
 	}
 }
@@ -295,8 +251,8 @@ func TestInstallRefusals(t *testing.T) {
 	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "another program's service") {
 		t.Errorf("install over a packaged unit: %v", err)
 	}
-	if len(sc.calls) != 0 {
-		t.Errorf("refused installs ran systemctl: %q", sc.calls)
+	if len(sc.Calls) != 0 {
+		t.Errorf("refused installs ran systemctl: %q", sc.Calls)
 	}
 	if _, err := os.Stat(s.UnitPath("labdl")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a refused install wrote the unit")
@@ -315,32 +271,6 @@ func TestBinaryMovedSinceInstall(t *testing.T) {
 	err := s.Start("labdl")
 	if err == nil || !strings.Contains(err.Error(), "no longer exists") || !strings.Contains(err.Error(), "reinstall") {
 		t.Errorf("start with the program gone: %v", err)
-	}
-}
-
-func TestEnvFileRoundTrip(t *testing.T) {
-	env := map[string]string{"A": `x"y`, "B": `back\slash`, "C": "$dollar`tick`", "D": "", "E": "with spaces  and #"}
-	path := filepath.Join(t.TempDir(), "x.env")
-	d := Definition{Env: env}
-	if err := os.WriteFile(path, []byte(envFileContent(env, d.EnvNames())), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := readEnvFile(path)
-	if err != nil || !reflect.DeepEqual(got, env) {
-		t.Errorf("read back %q, %v; want %q", got, err, env)
-	}
-}
-
-func TestCheckName(t *testing.T) {
-	for _, ok := range []string{"DataFileDownloadDirectory", "lab_dl-2", "a.b", "_x"} {
-		if err := CheckName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "-x", ".x", "a b", "a/b", `a\b`, "a@b", "x%i", strings.Repeat("a", 81)} {
-		if err := CheckName(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }
 

@@ -12,31 +12,9 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/installer"
+	"github.com/openmsi/datafiledownloaddirectory/installer/installertest"
 	"github.com/openmsi/datafiledownloaddirectory/service"
 )
-
-// fakeSystemctl plays systemd for the installer's systemd backend, which
-// writes into a temporary root.
-type fakeSystemctl struct {
-	calls  []string
-	active map[string]bool
-}
-
-func (f *fakeSystemctl) run(args ...string) (string, error) {
-	f.calls = append(f.calls, strings.Join(args, " "))
-	switch args[0] {
-	case "start", "restart":
-		f.active[args[1]] = true
-	case "stop":
-		f.active[args[1]] = false
-	case "is-active":
-		if f.active[args[1]] {
-			return "active", nil
-		}
-		return "inactive", errors.New("exit status 3")
-	}
-	return "", nil
-}
 
 // serviceHarness runs the verbs against a systemd backend in a temporary
 // root, from the harness's folder, with a broker secret in the
@@ -44,20 +22,14 @@ func (f *fakeSystemctl) run(args ...string) (string, error) {
 type serviceHarness struct {
 	*harness
 	sd   *installer.Systemd
-	sc   *fakeSystemctl
+	sc   *installertest.Systemctl
 	exe  string
 	vars map[string]string
 }
 
 func newServiceHarness(t *testing.T) *serviceHarness {
-	h := &serviceHarness{harness: newHarness(t, cleanStop), sc: &fakeSystemctl{active: map[string]bool{}}}
-	h.sd = &installer.Systemd{
-		Root:       filepath.Join(h.dir, "root"),
-		Systemctl:  h.sc.run,
-		Booted:     func() bool { return true },
-		Euid:       func() int { return 0 },
-		LookupUser: func(string) error { return nil },
-	}
+	h := &serviceHarness{harness: newHarness(t, cleanStop)}
+	h.sd, h.sc = installertest.NewSystemd(filepath.Join(h.dir, "root"))
 	h.exe = filepath.Join(h.dir, "bin", Name)
 	writeFile(t, h.exe, "#!/bin/sh\n")
 	h.vars = map[string]string{"KAFKA_PASSWORD": "hunter2-secret"}
@@ -154,12 +126,12 @@ func TestServiceVerbsLifecycle(t *testing.T) {
 	h.exe = filepath.Join(h.dir, "newbin", Name)
 	writeFile(t, h.exe, "#!/bin/sh\n")
 	delete(h.vars, "KAFKA_PASSWORD")
-	h.sc.calls = nil
+	h.sc.Calls = nil
 	h.expect(0, "Started service labdl", "stop_and_restart", "--service_name", "labdl")
 	want := []string{"is-active labdl.service", "stop labdl.service", "is-active labdl.service", "is-active labdl.service",
 		"disable labdl.service", "daemon-reload", "reset-failed labdl.service", "daemon-reload", "enable labdl.service", "start labdl.service"}
-	if !slices.Equal(h.sc.calls, want) {
-		t.Errorf("systemctl calls\n%q\nwant\n%q", h.sc.calls, want)
+	if !slices.Equal(h.sc.Calls, want) {
+		t.Errorf("systemctl calls\n%q\nwant\n%q", h.sc.Calls, want)
 	}
 	unit, _ = os.ReadFile(h.sd.UnitPath("labdl"))
 	if !strings.Contains(string(unit), `ExecStart="`+h.exe+`" "run" "`+absData+`"`) {
@@ -197,8 +169,8 @@ func TestInstallDryRun(t *testing.T) {
 	if _, err := os.Stat(h.sd.Root); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a dry run wrote into the root: %v", err)
 	}
-	if len(h.sc.calls) != 0 {
-		t.Errorf("a dry run ran systemctl: %q", h.sc.calls)
+	if len(h.sc.Calls) != 0 {
+		t.Errorf("a dry run ran systemctl: %q", h.sc.Calls)
 	}
 }
 
