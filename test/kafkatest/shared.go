@@ -15,13 +15,16 @@ var (
 	sharedErr     error
 	bootstrap     string
 	bootstrapSASL string
+	bootstrapSSL  string
+	caFile        string
 )
 
 // Shared runs a test package's tests with a broker; call it from TestMain
 // as os.Exit(kafkatest.Shared(m)).
 //
-// With $KAFKA_BOOTSTRAP set (and optionally $KAFKA_BOOTSTRAP_SASL) it uses
-// that broker and never stops it. Otherwise it starts one in a temporary
+// With $KAFKA_BOOTSTRAP set (and optionally $KAFKA_BOOTSTRAP_SASL,
+// $KAFKA_BOOTSTRAP_SSL and $KAFKA_SSL_CA) it uses that broker and never
+// stops it. Otherwise it starts one in a temporary
 // folder, which it removes afterwards unless a test failed (then the
 // broker's logs are kept and their path printed). If the broker cannot be
 // started, tests that call Require are skipped, or with
@@ -29,6 +32,7 @@ var (
 func Shared(m *testing.M) int {
 	if bs := os.Getenv("KAFKA_BOOTSTRAP"); bs != "" {
 		bootstrap, bootstrapSASL = bs, os.Getenv("KAFKA_BOOTSTRAP_SASL")
+		bootstrapSSL, caFile = os.Getenv("KAFKA_BOOTSTRAP_SSL"), os.Getenv("KAFKA_SSL_CA")
 		return m.Run()
 	}
 	code := runShared(m)
@@ -57,6 +61,7 @@ func runShared(m *testing.M) int {
 		return m.Run()
 	}
 	bootstrap, bootstrapSASL = shared.Bootstrap(), shared.BootstrapSASL()
+	bootstrapSSL, caFile = shared.BootstrapSSL(), shared.CAFile()
 	code := m.Run()
 	if err := shared.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "kafkatest: %v\n", err)
@@ -75,6 +80,14 @@ func Bootstrap() string { return bootstrap }
 // BootstrapSASL is the shared broker's SASL_PLAINTEXT (PLAIN) listener, ""
 // when there is none, e.g. with $KAFKA_BOOTSTRAP but no $KAFKA_BOOTSTRAP_SASL.
 func BootstrapSASL() string { return bootstrapSASL }
+
+// BootstrapSSL is the shared broker's SASL_SSL (PLAIN) listener and CAFile
+// the CA its certificate is signed by; both "" when there is none, e.g.
+// with $KAFKA_BOOTSTRAP but no $KAFKA_BOOTSTRAP_SSL.
+func BootstrapSSL() string { return bootstrapSSL }
+
+// CAFile is the CA of BootstrapSSL's certificate (PEM), "" without one.
+func CAFile() string { return caFile }
 
 // SharedBroker is the broker Shared started, or nil when the package uses
 // one from $KAFKA_BOOTSTRAP (which the tests must not stop) or has none.
