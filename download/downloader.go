@@ -33,6 +33,11 @@ type Config struct {
 	// CommitInterval is how often consumers make their progress durable and
 	// commit offsets; 0 means the default.
 	CommitInterval time.Duration
+	// StaticMembership gives each consumer a group.instance.id derived from
+	// the host, the group and its number, so that a restarted program gets
+	// its partitions back at once instead of after the session timeout.
+	// For groups that outlive a run; see membership.go.
+	StaticMembership bool
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -45,6 +50,7 @@ type Downloader struct {
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
+	members *membership
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -68,6 +74,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 		return nil, fmt.Errorf("open output folder: %w", err)
 	}
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
+	d.members = newMembership(cfg, log)
 	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
@@ -111,6 +118,12 @@ func (d *Downloader) Run(ctx context.Context) error {
 	defer cancel()
 	errs := make([]error, len(consumers))
 	var wg sync.WaitGroup
+	// The membership watcher ends before the log channel it uses is closed.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		d.members.watch(ctx, logs)
+	}()
 	for i, c := range consumers {
 		wg.Go(func() {
 			if errs[i] = c.run(ctx); errs[i] != nil {
@@ -119,6 +132,8 @@ func (d *Downloader) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	cancel()
+	<-watchDone
 	if err := d.asm.sync(); err != nil {
 		d.log.Errorf("at shutdown: %v", err)
 	}

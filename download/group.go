@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,10 +67,7 @@ func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer,
 	for k, v := range d.cfg.Kafka {
 		cm[k] = v
 	}
-	if _, ok := cm["client.id"]; !ok {
-		host, _ := os.Hostname()
-		cm["client.id"] = fmt.Sprintf("DataFileDownloadDirectory-%s-%d", host, index)
-	}
+	d.members.configure(cm, index)
 	// Offsets are committed by this program, and only for messages whose
 	// data is durable: never by librdkafka on a timer.
 	cm["group.id"] = d.cfg.GroupID
@@ -233,6 +229,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		c.log.Debugf("assigned partitions %s", partitionList(e.Partitions))
+		c.d.members.assigned()
 	case kafka.RevokedPartitions:
 		c.log.Debugf("partitions %s revoked", partitionList(e.Partitions))
 		if !kc.AssignmentLost() {
@@ -251,7 +248,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 // error ends the consumer.
 func (c *consumer) onError(e kafka.Error) error {
 	if e.IsFatal() {
-		return fmt.Errorf("Kafka consumer failed: %w", e)
+		return c.d.members.fatal(e)
 	}
 	msg := e.Error()
 	switch e.Code() {
