@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -51,6 +52,9 @@ type Downloader struct {
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
 	members *membership
+	// fatalSeen: a consumer had a fatal error; clientLeft: a client could
+	// not be closed after it (fatal.go).
+	fatalSeen, clientLeft atomic.Bool
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -96,6 +100,9 @@ func (d *Downloader) Run(ctx context.Context) error {
 		forwardLogs(logs, d.log, d.limiter)
 	}()
 	defer func() {
+		if d.clientLeft.Load() {
+			return // it may still log
+		}
 		close(logs)
 		<-logsDone
 	}()

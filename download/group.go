@@ -93,7 +93,7 @@ func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer,
 // run consumes until ctx is cancelled, then makes its progress durable,
 // commits and leaves the group.
 func (c *consumer) run(ctx context.Context) error {
-	defer c.kc.Close()
+	defer c.d.closeConsumer(c)
 	if err := c.kc.Subscribe(c.d.cfg.Topic, c.rebalance); err != nil {
 		return fmt.Errorf("subscribe to topic %q: %w", c.d.cfg.Topic, err)
 	}
@@ -248,7 +248,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 // error ends the consumer.
 func (c *consumer) onError(e kafka.Error) error {
 	if e.IsFatal() {
-		return c.d.members.fatal(e)
+		return c.fatal(e)
 	}
 	msg := e.Error()
 	switch e.Code() {
