@@ -55,6 +55,9 @@ type Downloader struct {
 	// fatalSeen: a consumer had a fatal error; clientLeft: a client could
 	// not be closed after it (fatal.go).
 	fatalSeen, clientLeft atomic.Bool
+	// credentialsFailed: the broker refused our credentials or TLS
+	// failed (auth.go).
+	credentialsFailed atomic.Bool
 }
 
 // New checks the configuration, opens the output folder and recovers the

@@ -229,7 +229,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		c.log.Debugf("assigned partitions %s", partitionList(e.Partitions))
-		c.d.members.assigned()
+		c.d.assigned()
 	case kafka.RevokedPartitions:
 		c.log.Debugf("partitions %s revoked", partitionList(e.Partitions))
 		if !kc.AssignmentLost() {
@@ -249,6 +249,9 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 func (c *consumer) onError(e kafka.Error) error {
 	if e.IsFatal() {
 		return c.fatal(e)
+	}
+	if c.d.credentialsError(e, c.log) {
+		return nil
 	}
 	msg := e.Error()
 	switch e.Code() {
@@ -357,7 +360,7 @@ func partitionList(tps []kafka.TopicPartition) string {
 func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *ratelimit.Limiter) {
 	for ev := range logs {
 		entry := log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level > 4 {
+		if ev.Level > 4 || credentialsNoise(ev) {
 			entry.Debug(ev.Message)
 		} else if _, ok := lim.Allow("librdkafka " + ev.Tag); ok {
 			entry.Warn("librdkafka: " + ev.Message)
