@@ -2,6 +2,8 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +35,13 @@ func Shared(m *testing.M) int {
 	if bs := os.Getenv("KAFKA_BOOTSTRAP"); bs != "" {
 		bootstrap, bootstrapSASL = bs, os.Getenv("KAFKA_BOOTSTRAP_SASL")
 		bootstrapSSL, caFile = os.Getenv("KAFKA_BOOTSTRAP_SSL"), os.Getenv("KAFKA_SSL_CA")
+		return m.Run()
+	}
+	if fuzzing() {
+		// Every fuzz worker is a process running TestMain: a broker each
+		// would take the whole fuzz time to start, and fuzz targets need
+		// none.
+		sharedErr = errors.New("no broker is started while fuzzing")
 		return m.Run()
 	}
 	code := runShared(m)
@@ -92,6 +101,16 @@ func CAFile() string { return caFile }
 // SharedBroker is the broker Shared started, or nil when the package uses
 // one from $KAFKA_BOOTSTRAP (which the tests must not stop) or has none.
 func SharedBroker() *Broker { return shared }
+
+// fuzzing says whether this test binary runs with -test.fuzz, as the
+// coordinator or as one of its workers.
+func fuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.fuzz")
+	return f != nil && f.Value.String() != ""
+}
 
 func required() bool { return os.Getenv("DFDD_REQUIRE_BROKER") == "1" }
 
