@@ -259,8 +259,6 @@ func (c *consumer) onError(e kafka.Error) error {
 		msg = fmt.Sprintf("cannot reach the Kafka broker (%v); retrying", e)
 	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic:
 		msg = fmt.Sprintf("topic %q is not available on the broker (%v); waiting for it", c.d.cfg.Topic, e)
-	case kafka.ErrAuthentication:
-		msg = fmt.Sprintf("the broker refused our credentials; check sasl.username and sasl.password in the config file (%v)", e)
 	}
 	// Every consumer sees the same outage, and librdkafka words each retry
 	// differently: one warning per kind of error for the whole process.
