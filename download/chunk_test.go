@@ -189,7 +189,7 @@ func FuzzChunkPaths(f *testing.F) {
 				if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
 					t.Fatalf("%q: bad component %q", rel, part)
 				}
-				if windows && strings.ContainsAny(part, ":<>|?*\"") {
+				if windows && (strings.ContainsAny(part, ":<>|?*\"") || strings.HasSuffix(part, ".") || strings.HasSuffix(part, " ")) {
 					t.Fatalf("%q: Windows-invalid component %q", rel, part)
 				}
 				if i == 0 {

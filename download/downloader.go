@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -33,6 +34,11 @@ type Config struct {
 	// CommitInterval is how often consumers make their progress durable and
 	// commit offsets; 0 means the default.
 	CommitInterval time.Duration
+	// StaticMembership gives each consumer a group.instance.id derived from
+	// the host, the group and its number, so that a restarted program gets
+	// its partitions back at once instead of after the session timeout.
+	// For groups that outlive a run; see membership.go.
+	StaticMembership bool
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -45,6 +51,13 @@ type Downloader struct {
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
+	members *membership
+	// fatalSeen: a consumer had a fatal error; clientLeft: a client could
+	// not be closed after it (fatal.go).
+	fatalSeen, clientLeft atomic.Bool
+	// credentialsFailed: the broker refused our credentials or TLS
+	// failed (auth.go).
+	credentialsFailed atomic.Bool
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -68,6 +81,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 		return nil, fmt.Errorf("open output folder: %w", err)
 	}
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
+	d.members = newMembership(cfg, log)
 	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
@@ -89,6 +103,9 @@ func (d *Downloader) Run(ctx context.Context) error {
 		forwardLogs(logs, d.log, d.limiter)
 	}()
 	defer func() {
+		if d.clientLeft.Load() {
+			return // it may still log
+		}
 		close(logs)
 		<-logsDone
 	}()
@@ -111,6 +128,12 @@ func (d *Downloader) Run(ctx context.Context) error {
 	defer cancel()
 	errs := make([]error, len(consumers))
 	var wg sync.WaitGroup
+	// The membership watcher ends before the log channel it uses is closed.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		d.members.watch(ctx, logs)
+	}()
 	for i, c := range consumers {
 		wg.Go(func() {
 			if errs[i] = c.run(ctx); errs[i] != nil {
@@ -119,6 +142,8 @@ func (d *Downloader) Run(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	cancel()
+	<-watchDone
 	if err := d.asm.sync(); err != nil {
 		d.log.Errorf("at shutdown: %v", err)
 	}

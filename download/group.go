@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,10 +67,7 @@ func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer,
 	for k, v := range d.cfg.Kafka {
 		cm[k] = v
 	}
-	if _, ok := cm["client.id"]; !ok {
-		host, _ := os.Hostname()
-		cm["client.id"] = fmt.Sprintf("DataFileDownloadDirectory-%s-%d", host, index)
-	}
+	d.members.configure(cm, index)
 	// Offsets are committed by this program, and only for messages whose
 	// data is durable: never by librdkafka on a timer.
 	cm["group.id"] = d.cfg.GroupID
@@ -97,7 +93,7 @@ func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer,
 // run consumes until ctx is cancelled, then makes its progress durable,
 // commits and leaves the group.
 func (c *consumer) run(ctx context.Context) error {
-	defer c.kc.Close()
+	defer c.d.closeConsumer(c)
 	if err := c.kc.Subscribe(c.d.cfg.Topic, c.rebalance); err != nil {
 		return fmt.Errorf("subscribe to topic %q: %w", c.d.cfg.Topic, err)
 	}
@@ -233,6 +229,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		c.log.Debugf("assigned partitions %s", partitionList(e.Partitions))
+		c.d.assigned()
 	case kafka.RevokedPartitions:
 		c.log.Debugf("partitions %s revoked", partitionList(e.Partitions))
 		if !kc.AssignmentLost() {
@@ -251,7 +248,10 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 // error ends the consumer.
 func (c *consumer) onError(e kafka.Error) error {
 	if e.IsFatal() {
-		return fmt.Errorf("Kafka consumer failed: %w", e)
+		return c.fatal(e)
+	}
+	if c.d.credentialsError(e, c.log) {
+		return nil
 	}
 	msg := e.Error()
 	switch e.Code() {
@@ -259,8 +259,6 @@ func (c *consumer) onError(e kafka.Error) error {
 		msg = fmt.Sprintf("cannot reach the Kafka broker (%v); retrying", e)
 	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic:
 		msg = fmt.Sprintf("topic %q is not available on the broker (%v); waiting for it", c.d.cfg.Topic, e)
-	case kafka.ErrAuthentication:
-		msg = fmt.Sprintf("the broker refused our credentials; check sasl.username and sasl.password in the config file (%v)", e)
 	}
 	// Every consumer sees the same outage, and librdkafka words each retry
 	// differently: one warning per kind of error for the whole process.
@@ -360,7 +358,7 @@ func partitionList(tps []kafka.TopicPartition) string {
 func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *ratelimit.Limiter) {
 	for ev := range logs {
 		entry := log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level > 4 {
+		if ev.Level > 4 || credentialsNoise(ev) {
 			entry.Debug(ev.Message)
 		} else if _, ok := lim.Allow("librdkafka " + ev.Tag); ok {
 			entry.Warn("librdkafka: " + ev.Message)

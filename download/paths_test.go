@@ -53,6 +53,46 @@ func TestChunkPaths(t *testing.T) {
 		{"", "tab\there", "", true, "", ""},
 		{"", "console.txt", "", true, "console.txt", "console.txt"},
 		{"", "auxiliary", "", true, "auxiliary", "auxiliary"},
+		// More Windows device names: any case, any extension, spaces
+		// before the dot, superscript digits, console buffers.
+		{"", "con.txt", "", true, "", ""},
+		{"", "cOm3.txt", "", true, "", ""},
+		{"", "lpt1.log", "", true, "", ""},
+		{"", "AUX .tar.gz", "", true, "", ""},
+		{"", "COM¹", "", true, "", ""},
+		{"", "CONIN$", "", true, "", ""},
+		{"NUL", "f", "", true, "", ""},
+		{"ok/Prn.x/deeper", "f", "", true, "", ""},
+		{"", "C", "ON", true, "", ""}, // filename_append makes the device name
+		{"", "COM10", "", true, "COM10", "COM10"},
+		// Alternate data streams.
+		{"", "file.txt::$DATA", "", true, "", ""},
+		{"", "file.txt:stream", "", true, "", ""},
+		// Drive, UNC and device paths, in either slash.
+		{"C:/Windows", "f", "", true, "", ""},
+		{"", `C:\x`, "", true, "", ""},
+		{`\\server\share`, "f", "", true, "", ""},
+		{`\\server\share`, "f", "", false, "", ""},
+		{"//server/share", "f", "", true, "", ""},
+		{"//server/share", "f", "", false, "", ""},
+		{`\\?\C:\x`, "f", "", true, "", ""},
+		{"", `\\.\PhysicalDrive0`, "", false, "", ""},
+		// Trailing dots and spaces, in folders too, and made by the append.
+		{"dir.", "f", "", true, "", ""},
+		{"dir ", "f", "", true, "", ""},
+		{"a/b../c", "f", "", true, "", ""},
+		{"", "...", "", true, "", ""},
+		{"", "f", ".", true, "", ""},
+		{"", "f", " ", true, "", ""},
+		{"", "f. .", "", true, "", ""},
+		// The same names are fine where the OS takes them.
+		{"dir.", "f", "", false, "dir./f", "dir./f"},
+		{"C:/Windows", "f", "", false, "C:/Windows/f", "C:/Windows/f"},
+		{"", "...", "", false, "...", "..."},
+		{"", "CON", "", false, "CON", "CON"},
+		{"", "a:b", "", false, "a:b", "a:b"},
+		// Leading spaces and inner dots are fine on Windows.
+		{" lead", "a..b.txt", "", true, " lead/a..b.txt", " lead/a..b.txt"},
 	}
 	for _, tt := range tests {
 		p, err := chunkPaths(tt.subdir, tt.name, tt.app, tt.windows)

@@ -6,6 +6,8 @@ set -euo pipefail
 pkgs=()
 command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || pkgs+=(maven)
+# The test broker's throwaway CA and TLS certificate (test/kafka/broker.sh).
+command -v openssl >/dev/null || pkgs+=(openssl)
 # kafkacrypto, a dependency of the Python uploader, loads libsodium.
 dpkg-query -W -f='${Status}' libsodium23 2>/dev/null | grep -q "install ok installed" || pkgs+=(libsodium23)
 # The service tests check generated units with systemd-analyze; systemd is

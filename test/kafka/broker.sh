@@ -19,8 +19,10 @@
 #   broker.sh create-topic DIR NAME PARTITIONS
 #
 # DIR/bootstrap_sasl is a SASL_PLAINTEXT listener (mechanism PLAIN) with the
-# users admin/admin-secret and alice/alice-secret. DIR/logs/server.log is
-# the broker's log, DIR/kafka.pid its PID.
+# users admin/admin-secret and alice/alice-secret; DIR/bootstrap_ssl is a
+# SASL_SSL listener with the same users, whose certificate (for 127.0.0.1
+# and localhost) is signed by a throwaway CA made for this DIR, DIR/ca.pem.
+# DIR/logs/server.log is the broker's log, DIR/kafka.pid its PID.
 #
 # With KAFKA_WATCH_PID set, start also leaves a watchdog that SIGKILLs the
 # broker once that process is gone: a test binary killed by a timeout or a
@@ -116,24 +118,30 @@ pick_ports() {
 # ---------------------------------------------------------------- format
 
 write_config() {
-	local run="$1" port cport sport
-	read -r port cport sport <<<"$(pick_ports 3)"
+	local run="$1" port cport sport tport
+	read -r port cport sport tport <<<"$(pick_ports 4)"
 	rm -rf "$run/data" "$run/logs" "$run/tmp"
 	mkdir -p "$run/data" "$run/logs" "$run/tmp"
+	make_certs "$run"
 	cat >"$run/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 # Static quorum, so the format step runs without --standalone.
 controller.quorum.voters=1@127.0.0.1:${cport}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_PLAINTEXT://127.0.0.1:${sport}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_PLAINTEXT://127.0.0.1:${sport},SASL_SSL://127.0.0.1:${tport}
 # 127.0.0.1 rather than localhost: librdkafka may try ::1 first.
-advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${sport}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port},SASL_PLAINTEXT://127.0.0.1:${sport},SASL_SSL://127.0.0.1:${tport}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 # The default mechanism is GSSAPI.
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";
+# A PEM key store made by openssl (make_certs): no keytool JVM starts. The
+# key is not encrypted, so no store or key password.
+ssl.keystore.type=PEM
+ssl.keystore.location=${run}/broker-keystore.pem
 log.dirs=${run}/data
 
 # One node: every internal topic gets replication factor 1, and few
@@ -200,6 +208,7 @@ CONF
 XML
 	echo "127.0.0.1:${port}" >"$run/bootstrap"
 	echo "127.0.0.1:${sport}" >"$run/bootstrap_sasl"
+	echo "127.0.0.1:${tport}" >"$run/bootstrap_ssl"
 	# A Kafka Uuid is 16 random bytes in unpadded base64url; making it here
 	# saves a JVM start.
 	local cluster
@@ -212,6 +221,34 @@ XML
 			cat "$run/logs/format.log" >&2
 			die "formatting $run failed"
 		}
+}
+
+# ---------------------------------------------------------------- TLS
+
+# A throwaway CA and a broker certificate it signs, valid for 127.0.0.1 and
+# localhost (librdkafka checks the host name by default since 2.0). openssl
+# takes tens of milliseconds where keytool would take a JVM start per step.
+make_certs() {
+	local run="$1"
+	command -v openssl >/dev/null || die "openssl not found (apt-get install -y openssl)"
+	(
+		cd "$run"
+		umask 077
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+			-subj "/CN=kafka-test-ca" -addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign"
+		openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost"
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
+		openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.crt \
+			-days 3650 -extfile broker.ext
+		# Kafka's PEM store wants the PKCS#8 key, then the chain.
+		cat broker.key broker.crt ca.pem >broker-keystore.pem
+		rm -f broker.csr broker.ext ca.srl
+		chmod 644 ca.pem
+	) >"$run/logs/certs.log" 2>&1 || {
+		cat "$run/logs/certs.log" >&2
+		die "making the test certificates in $run failed"
+	}
 }
 
 # ---------------------------------------------------------------- run

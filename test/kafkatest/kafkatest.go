@@ -76,6 +76,15 @@ func (b *Broker) Bootstrap() string { return b.read("bootstrap") }
 // admin/admin-secret and alice/alice-secret).
 func (b *Broker) BootstrapSASL() string { return b.read("bootstrap_sasl") }
 
+// BootstrapSSL is the SASL_SSL listener (TLS, mechanism PLAIN, the same
+// users as BootstrapSASL). Its certificate is signed by the CA in CAFile
+// and valid for 127.0.0.1 and localhost.
+func (b *Broker) BootstrapSSL() string { return b.read("bootstrap_ssl") }
+
+// CAFile is the PEM file of the throwaway CA the broker's certificate was
+// made with: what a client's ssl.ca.location must name.
+func (b *Broker) CAFile() string { return filepath.Join(b.dir, "ca.pem") }
+
 // PID is the broker JVM's process id, or 0 when it is not running.
 func (b *Broker) PID() int {
 	pid, err := strconv.Atoi(b.read("kafka.pid"))

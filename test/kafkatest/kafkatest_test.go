@@ -314,6 +314,49 @@ func TestSASLListener(t *testing.T) {
 	}
 }
 
+func TestSSLListener(t *testing.T) {
+	Require(t)
+	if BootstrapSSL() == "" {
+		t.Skip("the broker has no SASL_SSL listener (KAFKA_BOOTSTRAP without KAFKA_BOOTSTRAP_SSL)")
+	}
+	client := func(ca string) *kafka.Producer {
+		cm := kafka.ConfigMap{
+			"bootstrap.servers":        BootstrapSSL(),
+			"security.protocol":        "SASL_SSL",
+			"sasl.mechanisms":          "PLAIN",
+			"sasl.username":            "alice",
+			"sasl.password":            "alice-secret",
+			"allow.auto.create.topics": false,
+		}
+		if ca != "" {
+			cm["ssl.ca.location"] = ca
+		}
+		p, err := kafka.NewProducer(Quiet(&cm))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	if _, err := client(CAFile()).GetMetadata(nil, true, 10000); err != nil {
+		t.Fatalf("with the test CA: %v", err)
+	}
+	// Without the CA the system's trust store does not know the broker:
+	// the certificate is really checked.
+	bad := client("")
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-bad.Events():
+			if err, ok := ev.(kafka.Error); ok && err.Code() == kafka.ErrSsl {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no SSL error without the CA")
+		}
+	}
+}
+
 // rss is the process's resident memory now and at its peak.
 func rss(pid int) string {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

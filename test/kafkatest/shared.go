@@ -2,6 +2,8 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,13 +17,16 @@ var (
 	sharedErr     error
 	bootstrap     string
 	bootstrapSASL string
+	bootstrapSSL  string
+	caFile        string
 )
 
 // Shared runs a test package's tests with a broker; call it from TestMain
 // as os.Exit(kafkatest.Shared(m)).
 //
-// With $KAFKA_BOOTSTRAP set (and optionally $KAFKA_BOOTSTRAP_SASL) it uses
-// that broker and never stops it. Otherwise it starts one in a temporary
+// With $KAFKA_BOOTSTRAP set (and optionally $KAFKA_BOOTSTRAP_SASL,
+// $KAFKA_BOOTSTRAP_SSL and $KAFKA_SSL_CA) it uses that broker and never
+// stops it. Otherwise it starts one in a temporary
 // folder, which it removes afterwards unless a test failed (then the
 // broker's logs are kept and their path printed). If the broker cannot be
 // started, tests that call Require are skipped, or with
@@ -29,6 +34,14 @@ var (
 func Shared(m *testing.M) int {
 	if bs := os.Getenv("KAFKA_BOOTSTRAP"); bs != "" {
 		bootstrap, bootstrapSASL = bs, os.Getenv("KAFKA_BOOTSTRAP_SASL")
+		bootstrapSSL, caFile = os.Getenv("KAFKA_BOOTSTRAP_SSL"), os.Getenv("KAFKA_SSL_CA")
+		return m.Run()
+	}
+	if fuzzing() {
+		// Every fuzz worker is a process running TestMain: a broker each
+		// would take the whole fuzz time to start, and fuzz targets need
+		// none.
+		sharedErr = errors.New("no broker is started while fuzzing")
 		return m.Run()
 	}
 	code := runShared(m)
@@ -57,6 +70,7 @@ func runShared(m *testing.M) int {
 		return m.Run()
 	}
 	bootstrap, bootstrapSASL = shared.Bootstrap(), shared.BootstrapSASL()
+	bootstrapSSL, caFile = shared.BootstrapSSL(), shared.CAFile()
 	code := m.Run()
 	if err := shared.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "kafkatest: %v\n", err)
@@ -76,9 +90,27 @@ func Bootstrap() string { return bootstrap }
 // when there is none, e.g. with $KAFKA_BOOTSTRAP but no $KAFKA_BOOTSTRAP_SASL.
 func BootstrapSASL() string { return bootstrapSASL }
 
+// BootstrapSSL is the shared broker's SASL_SSL (PLAIN) listener and CAFile
+// the CA its certificate is signed by; both "" when there is none, e.g.
+// with $KAFKA_BOOTSTRAP but no $KAFKA_BOOTSTRAP_SSL.
+func BootstrapSSL() string { return bootstrapSSL }
+
+// CAFile is the CA of BootstrapSSL's certificate (PEM), "" without one.
+func CAFile() string { return caFile }
+
 // SharedBroker is the broker Shared started, or nil when the package uses
 // one from $KAFKA_BOOTSTRAP (which the tests must not stop) or has none.
 func SharedBroker() *Broker { return shared }
+
+// fuzzing says whether this test binary runs with -test.fuzz, as the
+// coordinator or as one of its workers.
+func fuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.fuzz")
+	return f != nil && f.Value.String() != ""
+}
 
 func required() bool { return os.Getenv("DFDD_REQUIRE_BROKER") == "1" }
 

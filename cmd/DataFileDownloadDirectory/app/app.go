@@ -260,6 +260,8 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 		GroupID:   s.groupID(settings.GroupID),
 		Kafka:     settings.Kafka,
 		Regex:     opts.Regex,
+		// A fresh group has nothing to get back after a restart.
+		StaticMembership: !s.freshGroup(settings.GroupID),
 	}
 	if s.tel, err = s.newTelemetry(file, e.telemetryFlushTimeout); err != nil {
 		return fail(ExitUsage, "%v", err)
@@ -356,6 +358,15 @@ func (s *session) groupID(fromConfig string) string {
 	id = Name + "_" + uuid.NewString()
 	s.log.Infof("Consumer group id: %s (pass --consumer_group_id %s to resume from this point)", id, id)
 	return id
+}
+
+// freshGroup says whether groupID makes up a new group id.
+func (s *session) freshGroup(fromConfig string) bool {
+	id := s.opts.GroupID
+	if !s.opts.GroupIDSet && fromConfig != "" {
+		id = fromConfig
+	}
+	return strings.EqualFold(id, CreateNew)
 }
 
 func formatSettings(m map[string]string) string {
