@@ -88,6 +88,10 @@ type bench struct {
 	config    string
 	runs      int
 	log       io.Writer
+	// profiles, if set, is a folder that receives CPU and allocation
+	// profiles of every run of this program.
+	profiles string
+	profiled int
 }
 
 func main() {
@@ -97,14 +101,15 @@ func main() {
 	bin := flag.String("bin", "bin/DataFileDownloadDirectory", "this program")
 	venv := flag.String("venv", "build/venv", "virtual environment with OpenMSIStream; empty skips Python")
 	out := flag.String("out", "", "also write the Markdown table to this file")
+	profiles := flag.String("profile", "", "write pprof CPU and allocation profiles of this program's runs to this folder")
 	flag.Parse()
-	if err := run(*scale, *runs, *only, *bin, *venv, *out); err != nil {
+	if err := run(*scale, *runs, *only, *bin, *venv, *out, *profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(scale float64, runs int, only, bin, venv, out string) error {
+func run(scale float64, runs int, only, bin, venv, out, profiles string) error {
 	ctx := context.Background()
 	repo, _ := os.Getwd()
 	b := &bench{bin: mustAbs(bin), repo: repo, runs: runs, log: os.Stderr}
@@ -112,6 +117,12 @@ func run(scale float64, runs int, only, bin, venv, out string) error {
 		b.venv = mustAbs(venv)
 	}
 	var err error
+	if profiles != "" {
+		b.profiles = mustAbs(profiles)
+		if err := os.MkdirAll(b.profiles, 0o755); err != nil {
+			return err
+		}
+	}
 	if b.work, err = os.MkdirTemp("", "dfdd-bench"); err != nil {
 		return err
 	}
@@ -359,6 +370,12 @@ func (b *bench) ours(topic string, sums map[string][32]byte, threads int) (resul
 	defer os.RemoveAll(out)
 	cmd := exec.Command(b.bin, out, "--config", b.config, "--topic_name", topic, "--n_threads", strconv.Itoa(threads),
 		"--update_seconds", "-1", "--logger_stream_level", "warning")
+	if b.profiles != "" {
+		// The environment variables of cmd/DataFileDownloadDirectory/profile.go.
+		b.profiled++
+		name := filepath.Join(b.profiles, fmt.Sprintf("%s_n%d_%d", strings.SplitN(topic, "_", 3)[1], threads, b.profiled))
+		cmd.Env = append(os.Environ(), "DFDD_CPUPROFILE="+name+".cpu.pprof", "DFDD_MEMPROFILE="+name+".allocs.pprof")
+	}
 	return b.measure(cmd, out, sums, false)
 }
 
@@ -526,7 +543,7 @@ func (b *bench) latency(ctx context.Context, samples int) ([]float64, error) {
 func report(rows []row, latency []float64, scale float64, runs int) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "Medians of %d runs each, workloads at scale %g, on %d cores (%s/%s), one local Kafka 4.3.1 broker on loopback, topics with 4 partitions, 512 KiB chunks. Time runs from the client's start (group join included) to the last file published and verified.\n\n", runs, scale, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	s.WriteString("| workload | client | MB/s | files/s | ours / bare | ours / Python | peak RSS MiB | CPU s |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	s.WriteString("| workload | client | MB/s | files/s | ours / bare | ours / Python | peak RSS MiB | CPU s | CPU s/GiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	bare := map[string]float64{}
 	python := map[string]float64{}
 	for _, r := range rows {
@@ -553,8 +570,8 @@ func report(rows []row, latency []float64, scale float64, runs int) string {
 		if strings.HasPrefix(r.client, "bare") {
 			rss = "n/a" // it runs inside this process, whose memory holds the workload
 		}
-		fmt.Fprintf(&s, "| %s | %s | %.0f | %.0f | %s | %s | %s | %.1f |\n", r.workload, r.client,
-			float64(r.bytes)/1e6/m.seconds, float64(r.files)/m.seconds, vsBare, vsPython, rss, m.cpu)
+		fmt.Fprintf(&s, "| %s | %s | %.0f | %.0f | %s | %s | %s | %.1f | %.1f |\n", r.workload, r.client,
+			float64(r.bytes)/1e6/m.seconds, float64(r.files)/m.seconds, vsBare, vsPython, rss, m.cpu, m.cpu/(float64(r.bytes)/(1<<30)))
 	}
 	if len(latency) > 0 {
 		fmt.Fprintf(&s, "\nLast chunk delivered to file published, 16 MiB file, program caught up: median %.0f ms (min %.0f, max %.0f, %d samples).\n",
