@@ -81,6 +81,9 @@ type assembler struct {
 	finished         *finishedSet
 	journalsToRemove []string
 	recent           []string
+
+	// retainedBytes is the chunk data held for whole-file hashes.
+	retainedBytes atomic.Int64
 }
 
 // partialFile is one file being received.
@@ -102,8 +105,13 @@ type partialFile struct {
 	pending     []byte   // journal lines not yet written
 	have        map[int64]struct{}
 	unhashed    map[int64]int64 // offset -> length of stored chunks past hashedUpTo
-	hasher      hash.Hash
+	hasher      hash.Hash       // see hashLoop for who may use it
 	hashedUpTo  int64
+	retained    map[int64][]byte // data of unhashed chunks kept in memory
+	budget      *atomic.Int64    // the assembler's retainedBytes
+	hashing     bool             // a hash goroutine runs; hashDone closes when it stops
+	hashDone    chan struct{}
+	hashErr     error
 	size        int64
 	done        bool // published or abandoned; later chunks need a new entry
 	staleWarned bool
@@ -208,6 +216,7 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 		have:     make(map[int64]struct{}),
 		unhashed: make(map[int64]int64),
 		hasher:   sha512.New(),
+		budget:   &a.retainedBytes,
 	}
 	data, err := a.root.OpenFile(f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -230,6 +239,7 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 // discard closes and removes an entry's files.
 func (f *partialFile) discard(root *os.Root) {
 	f.done = true
+	f.releaseAllLocked()
 	if f.data != nil {
 		f.data.Close()
 	}
@@ -281,13 +291,10 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 	f.have[c.Index] = struct{}{}
 	f.received.Store(int64(len(f.have)))
 	f.size = max(f.size, c.Offset+int64(len(c.Data)))
-	f.unhashed[c.Offset] = int64(len(c.Data))
 	if f.journal != nil {
 		f.pending = fmt.Appendf(f.pending, "c %d %d %d %x\n", c.Index, c.Offset, len(c.Data), c.ChunkHash)
 	}
-	if err := f.hashForwardLocked(c); err != nil {
-		return 0, false, err
-	}
+	f.queueHashLocked(c)
 	if int64(len(f.have)) == f.total {
 		return a.publishLocked(f)
 	}
@@ -297,20 +304,19 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 	return outWritten, false, nil
 }
 
-// hashForwardLocked feeds the whole-file hash with every stored chunk that
-// continues the hashed prefix, so a file arriving in order is hashed once,
-// from memory, and not read back at the end. c may be nil (after recovery).
-func (f *partialFile) hashForwardLocked(c *Chunk) error {
+// hashForwardLocked feeds the whole-file hash, from the disk, with every
+// stored chunk that continues the hashed prefix: the chunks a resumed file
+// already had. No hash goroutine may be running.
+func (f *partialFile) hashForwardLocked() error {
 	for {
 		n, ok := f.unhashed[f.hashedUpTo]
 		if !ok {
 			return nil
 		}
-		if c != nil && c.Offset == f.hashedUpTo {
-			f.hasher.Write(c.Data)
-		} else if err := f.hashFromDiskLocked(f.hashedUpTo, n); err != nil {
+		if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
 			return err
 		}
+		f.releaseLocked(f.hashedUpTo)
 		delete(f.unhashed, f.hashedUpTo)
 		f.hashedUpTo += n
 	}
@@ -318,7 +324,10 @@ func (f *partialFile) hashForwardLocked(c *Chunk) error {
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-func (f *partialFile) hashFromDiskLocked(off, n int64) error {
+// hashFromDisk feeds the hash from the partial file. The caller owns
+// f.hasher: it holds f.mu with no hash goroutine running, or it is that
+// goroutine.
+func (f *partialFile) hashFromDisk(off, n int64) error {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
@@ -340,7 +349,7 @@ func (f *partialFile) verifyLocked() (bool, error) {
 		// Chunks that overlap or leave holes: hash what is on disk, as the
 		// original does.
 		f.hasher.Reset()
-		if err := f.hashFromDiskLocked(0, f.size); err != nil {
+		if err := f.hashFromDisk(0, f.size); err != nil {
 			return false, err
 		}
 	}
@@ -352,6 +361,13 @@ func (f *partialFile) verifyLocked() (bool, error) {
 // into place, folder synced; the journal goes at the next barrier, once the
 // finished record is durable.
 func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
+	if err := f.waitHashLocked(); err != nil {
+		return 0, false, err
+	}
+	if f.done {
+		// Another consumer published it while this one waited.
+		return outDuplicate, false, nil
+	}
 	ok, err := f.verifyLocked()
 	if err != nil {
 		return 0, false, err
@@ -402,6 +418,7 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 // finishLocked records a published file and forgets its in-progress state.
 func (a *assembler) finishLocked(f *partialFile, dest string, ok bool) {
 	f.done = true
+	f.releaseAllLocked()
 	f.data.Close()
 	if f.journal != nil {
 		f.journal.Close()
@@ -589,6 +606,7 @@ func (a *assembler) close() {
 		f.mu.Lock()
 		if !f.done {
 			f.done = true
+			f.releaseAllLocked()
 			f.data.Close()
 			if f.journal != nil {
 				f.journal.Close()
@@ -680,6 +698,7 @@ func (a *assembler) recoverFile(id string) error {
 		have:     make(map[int64]struct{}),
 		unhashed: make(map[int64]int64),
 		hasher:   sha512.New(),
+		budget:   &a.retainedBytes,
 	}
 	if f.data, err = a.root.OpenFile(ppath, os.O_RDWR, 0); err != nil {
 		return fmt.Errorf("open %s: %w", ppath, err)
@@ -717,7 +736,7 @@ func (a *assembler) recoverFile(id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a.files[f.paths.rel] = f
-	if err := f.hashForwardLocked(nil); err != nil {
+	if err := f.hashForwardLocked(); err != nil {
 		return err
 	}
 	if int64(len(f.have)) == f.total {
