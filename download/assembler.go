@@ -304,16 +304,19 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 	return outWritten, false, nil
 }
 
-// hashForwardLocked feeds the whole-file hash, from the disk, with every
-// stored chunk that continues the hashed prefix: the chunks a resumed file
-// already had. No hash goroutine may be running.
+// hashForwardLocked feeds the whole-file hash with every stored chunk that
+// continues the hashed prefix, from memory where it was kept, else from the
+// disk (the chunks a resumed file already had). No hash goroutine may be
+// running.
 func (f *partialFile) hashForwardLocked() error {
 	for {
 		n, ok := f.unhashed[f.hashedUpTo]
 		if !ok {
 			return nil
 		}
-		if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
+		if data := f.retained[f.hashedUpTo]; data != nil {
+			f.hasher.Write(data)
+		} else if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
 			return err
 		}
 		f.releaseLocked(f.hashedUpTo)
@@ -367,6 +370,9 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 	if f.done {
 		// Another consumer published it while this one waited.
 		return outDuplicate, false, nil
+	}
+	if err := f.hashForwardLocked(); err != nil {
+		return 0, false, err
 	}
 	ok, err := f.verifyLocked()
 	if err != nil {

@@ -4,7 +4,7 @@ package download
 // for the whole-file hash. A chunk that does not fit is hashed from the
 // partial file instead (the page cache, usually), so the bound costs a copy,
 // never correctness.
-const maxRetainedBytes = 16 << 20
+const maxRetainedBytes = 8 << 20
 
 // The whole-file SHA-512 is the program's single largest cost, and it is
 // sequential within a file. Computing it in the consumer, under the file's
@@ -26,6 +26,12 @@ func (f *partialFile) queueHashLocked(c *Chunk) {
 		f.retained[c.Offset] = c.Data
 	} else {
 		f.budget.Add(-n)
+	}
+	if int64(len(f.have)) == f.total {
+		// The file is complete: its last consumer hashes what is left
+		// itself (publishLocked), which for a single-chunk file saves a
+		// goroutine per file.
+		return
 	}
 	if _, ok := f.unhashed[f.hashedUpTo]; ok && !f.hashing {
 		f.hashing = true
