@@ -82,6 +82,13 @@ type assembler struct {
 	journalsToRemove []string
 	recent           []string
 
+	// The publisher's queue (publish.go), guarded by mu.
+	toPublish     []*partialFile
+	publishFailed []*partialFile // retried at the next barrier
+	publishErr    error          // why they failed
+	publishing    bool           // the publisher runs; publisherIdle closes when it stops
+	publisherIdle chan struct{}
+
 	// retainedBytes is the chunk data held for whole-file hashes.
 	retainedBytes atomic.Int64
 }
@@ -115,6 +122,11 @@ type partialFile struct {
 	size        int64
 	done        bool // published or abandoned; later chunks need a new entry
 	staleWarned bool
+	// Set when the file is verified and handed to the publisher.
+	queued  bool
+	dest    string
+	hashOK  bool
+	pubStep int
 }
 
 func (f *partialFile) partPath() string    { return partialDir + "/" + f.id + ".part" }
@@ -253,6 +265,17 @@ func (f *partialFile) discard(root *os.Root) {
 // addLocked applies the generation rule and stores the chunk. retry asks
 // the caller to look the file up again (after a newer upload replaced it).
 func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool, err error) {
+	if f.queued && !bytes.Equal(f.fileHash, c.FileHash) {
+		// Another upload of a file that is complete and waiting to be
+		// published: once published, the chunk starts a new entry.
+		f.mu.Unlock()
+		err := a.waitPublished()
+		f.mu.Lock()
+		if err != nil {
+			return 0, false, storageErr("earlier upload of %q not published yet: %w", f.paths.rel, err)
+		}
+		return 0, true, nil
+	}
 	if !bytes.Equal(f.fileHash, c.FileHash) {
 		newer := c.Total > f.total || (c.Total == f.total && c.Mtime > 0 && f.mtime > 0 && c.Mtime > f.mtime)
 		if !newer {
@@ -359,11 +382,15 @@ func (f *partialFile) verifyLocked() (bool, error) {
 	return bytes.Equal(f.hasher.Sum(nil), f.fileHash), nil
 }
 
-// publishLocked finishes a complete file in the one order that survives a
-// crash between any two steps: data synced, completion journaled, rename
-// into place, folder synced; the journal goes at the next barrier, once the
-// finished record is durable.
+// publishLocked verifies a complete file and hands it to the publisher,
+// which finishes it in the one order that survives a crash between any two
+// steps: data synced, completion journaled, rename into place, folder
+// synced; the journal goes at the next barrier, once the finished record is
+// durable.
 func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
+	if f.queued {
+		return outDuplicate, false, nil
+	}
 	if err := f.waitHashLocked(); err != nil {
 		return 0, false, err
 	}
@@ -382,42 +409,22 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 	if !ok {
 		dest = MismatchDirName + "/" + f.paths.dest
 	}
-	if err := f.data.Sync(); err != nil {
-		return 0, false, storageErr("sync %q: %w", f.paths.rel, err)
-	}
-	if crashAt("publish:synced") {
-		return 0, false, errCrashed
-	}
-	if f.journal != nil {
-		f.pending = fmt.Appendf(f.pending, "f %s\n", strconv.Quote(dest))
-		if err := f.flushJournalLocked(); err != nil {
-			return 0, false, err
+	// A path that can never be valid (a file where a folder must be, a
+	// symlink leading out) is found here, and the chunk reported with it.
+	if dir := path.Dir(dest); dir != "." {
+		if err := a.root.MkdirAll(dir, 0o755); err != nil {
+			if !isPathConflict(err) {
+				return 0, false, storageErr("create folder for %q: %w", dest, err)
+			}
+			a.removeLocked(f)
+			f.discard(a.root)
+			return 0, false, fmt.Errorf("cannot publish %q: %w", dest, err)
 		}
 	}
-	if crashAt("publish:journaled") {
-		return 0, false, errCrashed
-	}
-	if err := a.place(f.partPath(), dest); err != nil {
-		if !isPathConflict(err) {
-			return 0, false, storageErr("publish %q: %w", dest, err)
-		}
-		// Nothing will ever make this path valid (a file where a folder
-		// must be, a symlink leading out): give the file up.
-		a.removeLocked(f)
-		f.discard(a.root)
-		return 0, false, fmt.Errorf("cannot publish %q: %w", dest, err)
-	}
-	if crashAt("publish:renamed") {
-		return 0, false, errCrashed
-	}
-	a.finishLocked(f, dest, ok)
+	a.queuePublishLocked(f, dest, ok)
 	if !ok {
-		a.log.WithField("file", f.paths.rel).Warnf(
-			"hash of %q does not match the uploaded file's hash after reconstruction; it was put in %s instead",
-			f.paths.rel, dest)
 		return outMismatch, false, nil
 	}
-	a.log.Infof("file %q reconstructed (%d bytes in %d chunks)", f.paths.dest, f.size, f.total)
 	return outCompleted, false, nil
 }
 
@@ -459,19 +466,19 @@ func (a *assembler) removeLocked(f *partialFile) {
 	delete(a.dirty, f)
 }
 
-// place renames a finished partial file to dest, replacing an earlier
-// version atomically, and makes the rename durable.
-func (a *assembler) place(from, dest string) error {
-	dir := path.Dir(dest)
-	if dir != "." {
-		if err := a.root.MkdirAll(dir, 0o755); err != nil {
-			return err
+// rename moves a finished partial file to dest, replacing an earlier
+// version atomically; the caller syncs the folder. The folder was made when
+// the file was verified, but may have been removed since.
+func (a *assembler) rename(from, dest string) error {
+	err := a.root.Rename(from, dest)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := a.root.Stat(from); serr == nil {
+			if err = a.root.MkdirAll(path.Dir(dest), 0o755); err == nil {
+				err = a.root.Rename(from, dest)
+			}
 		}
 	}
-	if err := a.root.Rename(from, dest); err != nil {
-		return err
-	}
-	return syncDir(a.root, dir)
+	return err
 }
 
 // isPathConflict tells errors that retrying cannot fix from disk trouble.
@@ -528,6 +535,10 @@ func (f *partialFile) flushJournalLocked() error {
 func (a *assembler) sync() error {
 	a.barrierMu.Lock()
 	defer a.barrierMu.Unlock()
+
+	if err := a.waitPublished(); err != nil {
+		return err
+	}
 
 	a.mu.Lock()
 	dirty := a.dirty
