@@ -539,6 +539,12 @@ func (a *assembler) sync() error {
 	if err := a.waitPublished(); err != nil {
 		return err
 	}
+	return a.syncDurable()
+}
+
+// syncDurable is the part of sync that follows the publishing. The caller
+// holds barrierMu or, while recovering, has the assembler to itself.
+func (a *assembler) syncDurable() error {
 
 	a.mu.Lock()
 	dirty := a.dirty
@@ -664,7 +670,12 @@ func (a *assembler) recover() error {
 			_ = a.root.Remove(partialDir + "/" + name)
 		}
 	}
-	return a.sync()
+	// Files that were complete but not published are retried at every
+	// barrier, which fails until they are; that is no reason not to start.
+	if err := a.waitPublished(); err != nil {
+		a.log.Errorf("finishing files completed before the restart: %v", err)
+	}
+	return a.syncDurable()
 }
 
 func (a *assembler) recoverFile(id string) error {
