@@ -348,7 +348,7 @@ func (f *partialFile) hashForwardLocked() error {
 	}
 }
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
 
 // hashFromDisk feeds the hash from the partial file. The caller owns
 // f.hasher: it holds f.mu with no hash goroutine running, or it is that

@@ -4,7 +4,7 @@ package download
 // for the whole-file hash. A chunk that does not fit is hashed from the
 // partial file instead (the page cache, usually), so the bound costs a copy,
 // never correctness.
-const maxRetainedBytes = 8 << 20
+const maxRetainedBytes = 4 << 20
 
 // The whole-file SHA-512 is the program's single largest cost, and it is
 // sequential within a file. Computing it in the consumer, under the file's
