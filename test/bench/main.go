@@ -86,11 +86,11 @@ type bench struct {
 	// baseline, if set, is another build of this program measured
 	// alongside, on the same topics, to compare versions under the same load.
 	baseline string
-	repo      string
-	work      string
-	config    string
-	runs      int
-	log       io.Writer
+	repo     string
+	work     string
+	config   string
+	runs     int
+	log      io.Writer
 	// profiles, if set, is a folder that receives CPU and allocation
 	// profiles of every run of this program.
 	profiles string
