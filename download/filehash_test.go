@@ -14,8 +14,8 @@ import (
 func TestAssemblerRetainedDataIsBounded(t *testing.T) {
 	dir := t.TempDir()
 	a := openAssembler(t, dir)
-	const chunkSize = 512 << 10
-	data := randomBytes(30, maxRetainedBytes+8*chunkSize)
+	const chunkSize = 64 << 10
+	data := randomBytes(30, maxRetainedBytes+4*chunkSize)
 	chunks := upload("big/late-start.bin", data, chunkSize, 0)
 	slices.Reverse(chunks) // the first chunk last: nothing can be hashed early
 	for _, c := range chunks[:len(chunks)-1] {
