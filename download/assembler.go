@@ -81,6 +81,16 @@ type assembler struct {
 	finished         *finishedSet
 	journalsToRemove []string
 	recent           []string
+
+	// The publisher's queue (publish.go), guarded by mu.
+	toPublish     []*partialFile
+	publishFailed []*partialFile // retried at the next barrier
+	publishErr    error          // why they failed
+	publishing    bool           // the publisher runs; publisherIdle closes when it stops
+	publisherIdle chan struct{}
+
+	// retainedBytes is the chunk data held for whole-file hashes.
+	retainedBytes atomic.Int64
 }
 
 // partialFile is one file being received.
@@ -102,11 +112,21 @@ type partialFile struct {
 	pending     []byte   // journal lines not yet written
 	have        map[int64]struct{}
 	unhashed    map[int64]int64 // offset -> length of stored chunks past hashedUpTo
-	hasher      hash.Hash
+	hasher      hash.Hash       // see hashLoop for who may use it
 	hashedUpTo  int64
+	retained    map[int64][]byte // data of unhashed chunks kept in memory
+	budget      *atomic.Int64    // the assembler's retainedBytes
+	hashing     bool             // a hash goroutine runs; hashDone closes when it stops
+	hashDone    chan struct{}
+	hashErr     error
 	size        int64
 	done        bool // published or abandoned; later chunks need a new entry
 	staleWarned bool
+	// Set when the file is verified and handed to the publisher.
+	queued  bool
+	dest    string
+	hashOK  bool
+	pubStep int
 }
 
 func (f *partialFile) partPath() string    { return partialDir + "/" + f.id + ".part" }
@@ -208,6 +228,7 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 		have:     make(map[int64]struct{}),
 		unhashed: make(map[int64]int64),
 		hasher:   sha512.New(),
+		budget:   &a.retainedBytes,
 	}
 	data, err := a.root.OpenFile(f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -230,6 +251,7 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 // discard closes and removes an entry's files.
 func (f *partialFile) discard(root *os.Root) {
 	f.done = true
+	f.releaseAllLocked()
 	if f.data != nil {
 		f.data.Close()
 	}
@@ -243,6 +265,17 @@ func (f *partialFile) discard(root *os.Root) {
 // addLocked applies the generation rule and stores the chunk. retry asks
 // the caller to look the file up again (after a newer upload replaced it).
 func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool, err error) {
+	if f.queued && !bytes.Equal(f.fileHash, c.FileHash) {
+		// Another upload of a file that is complete and waiting to be
+		// published: once published, the chunk starts a new entry.
+		f.mu.Unlock()
+		err := a.waitPublished()
+		f.mu.Lock()
+		if err != nil {
+			return 0, false, storageErr("earlier upload of %q not published yet: %w", f.paths.rel, err)
+		}
+		return 0, true, nil
+	}
 	if !bytes.Equal(f.fileHash, c.FileHash) {
 		newer := c.Total > f.total || (c.Total == f.total && c.Mtime > 0 && f.mtime > 0 && c.Mtime > f.mtime)
 		if !newer {
@@ -281,13 +314,10 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 	f.have[c.Index] = struct{}{}
 	f.received.Store(int64(len(f.have)))
 	f.size = max(f.size, c.Offset+int64(len(c.Data)))
-	f.unhashed[c.Offset] = int64(len(c.Data))
 	if f.journal != nil {
 		f.pending = fmt.Appendf(f.pending, "c %d %d %d %x\n", c.Index, c.Offset, len(c.Data), c.ChunkHash)
 	}
-	if err := f.hashForwardLocked(c); err != nil {
-		return 0, false, err
-	}
+	f.queueHashLocked(c)
 	if int64(len(f.have)) == f.total {
 		return a.publishLocked(f)
 	}
@@ -298,27 +328,32 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 }
 
 // hashForwardLocked feeds the whole-file hash with every stored chunk that
-// continues the hashed prefix, so a file arriving in order is hashed once,
-// from memory, and not read back at the end. c may be nil (after recovery).
-func (f *partialFile) hashForwardLocked(c *Chunk) error {
+// continues the hashed prefix, from memory where it was kept, else from the
+// disk (the chunks a resumed file already had). No hash goroutine may be
+// running.
+func (f *partialFile) hashForwardLocked() error {
 	for {
 		n, ok := f.unhashed[f.hashedUpTo]
 		if !ok {
 			return nil
 		}
-		if c != nil && c.Offset == f.hashedUpTo {
-			f.hasher.Write(c.Data)
-		} else if err := f.hashFromDiskLocked(f.hashedUpTo, n); err != nil {
+		if data := f.retained[f.hashedUpTo]; data != nil {
+			f.hasher.Write(data)
+		} else if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
 			return err
 		}
+		f.releaseLocked(f.hashedUpTo)
 		delete(f.unhashed, f.hashedUpTo)
 		f.hashedUpTo += n
 	}
 }
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
 
-func (f *partialFile) hashFromDiskLocked(off, n int64) error {
+// hashFromDisk feeds the hash from the partial file. The caller owns
+// f.hasher: it holds f.mu with no hash goroutine running, or it is that
+// goroutine.
+func (f *partialFile) hashFromDisk(off, n int64) error {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
@@ -340,18 +375,32 @@ func (f *partialFile) verifyLocked() (bool, error) {
 		// Chunks that overlap or leave holes: hash what is on disk, as the
 		// original does.
 		f.hasher.Reset()
-		if err := f.hashFromDiskLocked(0, f.size); err != nil {
+		if err := f.hashFromDisk(0, f.size); err != nil {
 			return false, err
 		}
 	}
 	return bytes.Equal(f.hasher.Sum(nil), f.fileHash), nil
 }
 
-// publishLocked finishes a complete file in the one order that survives a
-// crash between any two steps: data synced, completion journaled, rename
-// into place, folder synced; the journal goes at the next barrier, once the
-// finished record is durable.
+// publishLocked verifies a complete file and hands it to the publisher,
+// which finishes it in the one order that survives a crash between any two
+// steps: data synced, completion journaled, rename into place, folder
+// synced; the journal goes at the next barrier, once the finished record is
+// durable.
 func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
+	if f.queued {
+		return outDuplicate, false, nil
+	}
+	if err := f.waitHashLocked(); err != nil {
+		return 0, false, err
+	}
+	if f.done {
+		// Another consumer published it while this one waited.
+		return outDuplicate, false, nil
+	}
+	if err := f.hashForwardLocked(); err != nil {
+		return 0, false, err
+	}
 	ok, err := f.verifyLocked()
 	if err != nil {
 		return 0, false, err
@@ -360,48 +409,29 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 	if !ok {
 		dest = MismatchDirName + "/" + f.paths.dest
 	}
-	if err := f.data.Sync(); err != nil {
-		return 0, false, storageErr("sync %q: %w", f.paths.rel, err)
-	}
-	if crashAt("publish:synced") {
-		return 0, false, errCrashed
-	}
-	if f.journal != nil {
-		f.pending = fmt.Appendf(f.pending, "f %s\n", strconv.Quote(dest))
-		if err := f.flushJournalLocked(); err != nil {
-			return 0, false, err
+	// A path that can never be valid (a file where a folder must be, a
+	// symlink leading out) is found here, and the chunk reported with it.
+	if dir := path.Dir(dest); dir != "." {
+		if err := a.root.MkdirAll(dir, 0o755); err != nil {
+			if !isPathConflict(err) {
+				return 0, false, storageErr("create folder for %q: %w", dest, err)
+			}
+			a.removeLocked(f)
+			f.discard(a.root)
+			return 0, false, fmt.Errorf("cannot publish %q: %w", dest, err)
 		}
 	}
-	if crashAt("publish:journaled") {
-		return 0, false, errCrashed
-	}
-	if err := a.place(f.partPath(), dest); err != nil {
-		if !isPathConflict(err) {
-			return 0, false, storageErr("publish %q: %w", dest, err)
-		}
-		// Nothing will ever make this path valid (a file where a folder
-		// must be, a symlink leading out): give the file up.
-		a.removeLocked(f)
-		f.discard(a.root)
-		return 0, false, fmt.Errorf("cannot publish %q: %w", dest, err)
-	}
-	if crashAt("publish:renamed") {
-		return 0, false, errCrashed
-	}
-	a.finishLocked(f, dest, ok)
+	a.queuePublishLocked(f, dest, ok)
 	if !ok {
-		a.log.WithField("file", f.paths.rel).Warnf(
-			"hash of %q does not match the uploaded file's hash after reconstruction; it was put in %s instead",
-			f.paths.rel, dest)
 		return outMismatch, false, nil
 	}
-	a.log.Infof("file %q reconstructed (%d bytes in %d chunks)", f.paths.dest, f.size, f.total)
 	return outCompleted, false, nil
 }
 
 // finishLocked records a published file and forgets its in-progress state.
 func (a *assembler) finishLocked(f *partialFile, dest string, ok bool) {
 	f.done = true
+	f.releaseAllLocked()
 	f.data.Close()
 	if f.journal != nil {
 		f.journal.Close()
@@ -436,19 +466,19 @@ func (a *assembler) removeLocked(f *partialFile) {
 	delete(a.dirty, f)
 }
 
-// place renames a finished partial file to dest, replacing an earlier
-// version atomically, and makes the rename durable.
-func (a *assembler) place(from, dest string) error {
-	dir := path.Dir(dest)
-	if dir != "." {
-		if err := a.root.MkdirAll(dir, 0o755); err != nil {
-			return err
+// rename moves a finished partial file to dest, replacing an earlier
+// version atomically; the caller syncs the folder. The folder was made when
+// the file was verified, but may have been removed since.
+func (a *assembler) rename(from, dest string) error {
+	err := a.root.Rename(from, dest)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := a.root.Stat(from); serr == nil {
+			if err = a.root.MkdirAll(path.Dir(dest), 0o755); err == nil {
+				err = a.root.Rename(from, dest)
+			}
 		}
 	}
-	if err := a.root.Rename(from, dest); err != nil {
-		return err
-	}
-	return syncDir(a.root, dir)
+	return err
 }
 
 // isPathConflict tells errors that retrying cannot fix from disk trouble.
@@ -505,6 +535,16 @@ func (f *partialFile) flushJournalLocked() error {
 func (a *assembler) sync() error {
 	a.barrierMu.Lock()
 	defer a.barrierMu.Unlock()
+
+	if err := a.waitPublished(); err != nil {
+		return err
+	}
+	return a.syncDurable()
+}
+
+// syncDurable is the part of sync that follows the publishing. The caller
+// holds barrierMu or, while recovering, has the assembler to itself.
+func (a *assembler) syncDurable() error {
 
 	a.mu.Lock()
 	dirty := a.dirty
@@ -589,6 +629,7 @@ func (a *assembler) close() {
 		f.mu.Lock()
 		if !f.done {
 			f.done = true
+			f.releaseAllLocked()
 			f.data.Close()
 			if f.journal != nil {
 				f.journal.Close()
@@ -629,7 +670,12 @@ func (a *assembler) recover() error {
 			_ = a.root.Remove(partialDir + "/" + name)
 		}
 	}
-	return a.sync()
+	// Files that were complete but not published are retried at every
+	// barrier, which fails until they are; that is no reason not to start.
+	if err := a.waitPublished(); err != nil {
+		a.log.Errorf("finishing files completed before the restart: %v", err)
+	}
+	return a.syncDurable()
 }
 
 func (a *assembler) recoverFile(id string) error {
@@ -680,6 +726,7 @@ func (a *assembler) recoverFile(id string) error {
 		have:     make(map[int64]struct{}),
 		unhashed: make(map[int64]int64),
 		hasher:   sha512.New(),
+		budget:   &a.retainedBytes,
 	}
 	if f.data, err = a.root.OpenFile(ppath, os.O_RDWR, 0); err != nil {
 		return fmt.Errorf("open %s: %w", ppath, err)
@@ -717,7 +764,7 @@ func (a *assembler) recoverFile(id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a.files[f.paths.rel] = f
-	if err := f.hashForwardLocked(nil); err != nil {
+	if err := f.hashForwardLocked(); err != nil {
 		return err
 	}
 	if int64(len(f.have)) == f.total {

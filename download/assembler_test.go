@@ -66,6 +66,7 @@ func openAssembler(t testing.TB, dir string) *testAssembler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = a.waitPublished() }) // before the folder goes
 	return &testAssembler{assembler: a, t: t, dir: dir, logs: hook}
 }
 
@@ -78,6 +79,11 @@ func (ta *testAssembler) feed(c *Chunk) outcome {
 	out, err := ta.handle(c, p)
 	if err != nil {
 		ta.t.Fatalf("chunk %d of %s: %v", c.Index, p.rel, err)
+	}
+	// Complete files are published in the background; tests look at the
+	// result as of the chunk.
+	if err := ta.waitPublished(); err != nil {
+		ta.t.Fatalf("publishing after chunk %d of %s: %v", c.Index, p.rel, err)
 	}
 	return out
 }

@@ -10,5 +10,8 @@ import (
 )
 
 func main() {
-	os.Exit(app.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stopProfiles := startProfiles()
+	code := app.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
 }

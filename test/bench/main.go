@@ -85,11 +85,18 @@ func (r row) median() result {
 type bench struct {
 	bootstrap string
 	bin, venv string
-	repo      string
-	work      string
-	config    string
-	runs      int
-	log       io.Writer
+	// baseline, if set, is another build of this program measured
+	// alongside, on the same topics, to compare versions under the same load.
+	baseline string
+	repo     string
+	work     string
+	config   string
+	runs     int
+	log      io.Writer
+	// profiles, if set, is a folder that receives CPU and allocation
+	// profiles of every run of this program.
+	profiles string
+	profiled int
 }
 
 func main() {
@@ -99,21 +106,32 @@ func main() {
 	bin := flag.String("bin", "bin/DataFileDownloadDirectory", "this program")
 	venv := flag.String("venv", "build/venv", "virtual environment with OpenMSIStream; empty skips Python")
 	out := flag.String("out", "", "also write the Markdown table to this file")
+	profiles := flag.String("profile", "", "write pprof CPU and allocation profiles of this program's runs to this folder")
+	baseline := flag.String("baseline", "", "another build of this program to measure alongside (2 consumers)")
 	flag.Parse()
-	if err := run(*scale, *runs, *only, *bin, *venv, *out); err != nil {
+	if err := run(*scale, *runs, *only, *bin, *venv, *out, *profiles, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(scale float64, runs int, only, bin, venv, out string) error {
+func run(scale float64, runs int, only, bin, venv, out, profiles, baseline string) error {
 	ctx := context.Background()
 	repo, _ := os.Getwd()
 	b := &bench{bin: mustAbs(bin), repo: repo, runs: runs, log: os.Stderr}
 	if venv != "" {
 		b.venv = mustAbs(venv)
 	}
+	if baseline != "" {
+		b.baseline = mustAbs(baseline)
+	}
 	var err error
+	if profiles != "" {
+		b.profiles = mustAbs(profiles)
+		if err := os.MkdirAll(b.profiles, 0o755); err != nil {
+			return err
+		}
+	}
 	if b.work, err = os.MkdirTemp("", "dfdd-bench"); err != nil {
 		return err
 	}
@@ -196,8 +214,14 @@ func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
 		run  func() (result, error)
 	}{
 		{"bare consumer (librdkafka)", func() (result, error) { return b.bare(topic, nmsgs) }},
-		{"this program, 2 consumers", func() (result, error) { return b.ours(topic, sums, 2) }},
-		{"this program, 4 consumers", func() (result, error) { return b.ours(topic, sums, 4) }},
+		{"this program, 2 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 2) }},
+		{"this program, 4 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 4) }},
+	}
+	if b.baseline != "" {
+		clients = append(clients, struct {
+			name string
+			run  func() (result, error)
+		}{"baseline build, 2 consumers", func() (result, error) { return b.ours(b.baseline, topic, sums, 2) }})
 	}
 	if b.venv != "" {
 		clients = append(clients, struct {
@@ -205,18 +229,21 @@ func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
 			run  func() (result, error)
 		}{"Python DataFileDownloadDirectory 1.8.8", func() (result, error) { return b.python(topic, sums) }})
 	}
-	var rows []row
-	for _, c := range clients {
-		r := row{workload: w.name + ": " + w.desc, client: c.name, bytes: total, files: w.files}
-		for i := range b.runs {
+	rows := make([]row, len(clients))
+	for i, c := range clients {
+		rows[i] = row{workload: w.name + ": " + w.desc, client: c.name, bytes: total, files: w.files}
+	}
+	// Runs take turns, so that a change in the machine's load (it may be
+	// shared) affects every client alike.
+	for run := range b.runs {
+		for i, c := range clients {
 			res, err := c.run()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
-			b.logf("  %s run %d: %.2f s, %.0f MiB RSS, %.1f s CPU", c.name, i+1, res.seconds, res.rssMiB, res.cpu)
-			r.runs = append(r.runs, res)
+			b.logf("  %s run %d: %.2f s, %.0f MiB RSS, %.1f s CPU", c.name, run+1, res.seconds, res.rssMiB, res.cpu)
+			rows[i].runs = append(rows[i].runs, res)
 		}
-		rows = append(rows, r)
 	}
 	return rows, nil
 }
@@ -353,14 +380,20 @@ func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6
 
 // ours runs this program until every file is published (it publishes only
 // complete, verified files, so presence with the right size means done).
-func (b *bench) ours(topic string, sums map[string][32]byte, threads int) (result, error) {
+func (b *bench) ours(bin, topic string, sums map[string][32]byte, threads int) (result, error) {
 	out, err := os.MkdirTemp(b.work, "ours")
 	if err != nil {
 		return result{}, err
 	}
 	defer os.RemoveAll(out)
-	cmd := exec.Command(b.bin, out, "--config", b.config, "--topic_name", topic, "--n_threads", strconv.Itoa(threads),
+	cmd := exec.Command(bin, out, "--config", b.config, "--topic_name", topic, "--n_threads", strconv.Itoa(threads),
 		"--update_seconds", "-1", "--logger_stream_level", "warning")
+	if b.profiles != "" && bin == b.bin {
+		// The environment variables of cmd/DataFileDownloadDirectory/profile.go.
+		b.profiled++
+		name := filepath.Join(b.profiles, fmt.Sprintf("%s_n%d_%d", strings.SplitN(topic, "_", 3)[1], threads, b.profiled))
+		cmd.Env = append(os.Environ(), "DFDD_CPUPROFILE="+name+".cpu.pprof", "DFDD_MEMPROFILE="+name+".allocs.pprof")
+	}
 	return b.measure(cmd, out, sums, false)
 }
 
@@ -528,7 +561,7 @@ func (b *bench) latency(ctx context.Context, samples int) ([]float64, error) {
 func report(rows []row, latency []float64, scale float64, runs int) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "Medians of %d runs each, workloads at scale %g, on %d cores (%s/%s), one local Kafka 4.3.1 broker on loopback, topics with 4 partitions, 512 KiB chunks. Time runs from the client's start (group join included) to the last file published and verified.\n\n", runs, scale, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
-	s.WriteString("| workload | client | MB/s | files/s | ours / bare | ours / Python | peak RSS MiB | CPU s |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	s.WriteString("| workload | client | MB/s | files/s | ours / bare | ours / Python | peak RSS MiB | CPU s | CPU s/GiB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	bare := map[string]float64{}
 	python := map[string]float64{}
 	for _, r := range rows {
@@ -543,7 +576,7 @@ func report(rows []row, latency []float64, scale float64, runs int) string {
 	for _, r := range rows {
 		m := r.median()
 		vsBare, vsPython := "", ""
-		if strings.HasPrefix(r.client, "this program") {
+		if strings.HasPrefix(r.client, "this program") || strings.HasPrefix(r.client, "baseline") {
 			if t, ok := bare[r.workload]; ok {
 				vsBare = fmt.Sprintf("%.2f", t/m.seconds)
 			}
@@ -555,8 +588,8 @@ func report(rows []row, latency []float64, scale float64, runs int) string {
 		if strings.HasPrefix(r.client, "bare") {
 			rss = "n/a" // it runs inside this process, whose memory holds the workload
 		}
-		fmt.Fprintf(&s, "| %s | %s | %.0f | %.0f | %s | %s | %s | %.1f |\n", r.workload, r.client,
-			float64(r.bytes)/1e6/m.seconds, float64(r.files)/m.seconds, vsBare, vsPython, rss, m.cpu)
+		fmt.Fprintf(&s, "| %s | %s | %.0f | %.0f | %s | %s | %s | %.1f | %.1f |\n", r.workload, r.client,
+			float64(r.bytes)/1e6/m.seconds, float64(r.files)/m.seconds, vsBare, vsPython, rss, m.cpu, m.cpu/(float64(r.bytes)/(1<<30)))
 	}
 	if len(latency) > 0 {
 		fmt.Fprintf(&s, "\nLast chunk delivered to file published, 16 MiB file, program caught up: median %.0f ms (min %.0f, max %.0f, %d samples).\n",
