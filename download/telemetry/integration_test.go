@@ -274,7 +274,9 @@ func TestUnreachableBroker(t *testing.T) {
 	cancel()
 	stopping := time.Now()
 	<-done
-	if d := time.Since(stopping); d > 3*time.Second {
+	// The flush is bounded to 1 s; closing the producers adds a little,
+	// more on a loaded machine. Unbounded, it would take far longer.
+	if d := time.Since(stopping); d > 8*time.Second {
 		t.Fatalf("Run took %v to return after cancel; the flush is bounded to 1s", d)
 	}
 	ran := time.Since(began)
