@@ -100,6 +100,7 @@ type partialFile struct {
 	data        *os.File
 	journal     *os.File // nil for single-chunk files, which need no journal
 	pending     []byte   // journal lines not yet written
+	unsynced    bool     // journal lines written but not yet fsynced
 	have        map[int64]struct{}
 	unhashed    map[int64]int64 // offset -> length of stored chunks past hashedUpTo
 	hasher      hash.Hash
@@ -209,13 +210,13 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 		unhashed: make(map[int64]int64),
 		hasher:   sha512.New(),
 	}
-	data, err := a.root.OpenFile(f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	data, err := openFile(a.root, f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, storageErr("create partial file for %q: %w", p.rel, err)
 	}
 	f.data = data
 	if f.total > 1 {
-		j, err := a.root.OpenFile(f.journalPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		j, err := openFile(a.root, f.journalPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			data.Close()
 			_ = a.root.Remove(f.partPath())
@@ -275,7 +276,7 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 		}
 		return outDuplicate, false, nil
 	}
-	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
+	if _, err := writeAt(f.data, c.Data, c.Offset); err != nil {
 		return 0, false, storageErr("write chunk %d of %q: %w", c.Index, f.paths.rel, err)
 	}
 	f.have[c.Index] = struct{}{}
@@ -285,9 +286,10 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 	if f.journal != nil {
 		f.pending = fmt.Appendf(f.pending, "c %d %d %d %x\n", c.Index, c.Offset, len(c.Data), c.ChunkHash)
 	}
-	if err := f.hashForwardLocked(c); err != nil {
-		return 0, false, err
-	}
+	// The chunk is stored whatever hashing does: a failed read-back only
+	// moves the hashing to verifyLocked, and returning here would leave the
+	// file out of the next barrier although its chunk counts as handled.
+	_ = f.hashForwardLocked(c)
 	if int64(len(f.have)) == f.total {
 		return a.publishLocked(f)
 	}
@@ -309,6 +311,10 @@ func (f *partialFile) hashForwardLocked(c *Chunk) error {
 		if c != nil && c.Offset == f.hashedUpTo {
 			f.hasher.Write(c.Data)
 		} else if err := f.hashFromDiskLocked(f.hashedUpTo, n); err != nil {
+			// The hasher may hold part of the range: verifyLocked hashes
+			// the whole file from disk instead.
+			f.hasher.Reset()
+			f.hashedUpTo = -1
 			return err
 		}
 		delete(f.unhashed, f.hashedUpTo)
@@ -360,7 +366,7 @@ func (a *assembler) publishLocked(f *partialFile) (outcome, bool, error) {
 	if !ok {
 		dest = MismatchDirName + "/" + f.paths.dest
 	}
-	if err := f.data.Sync(); err != nil {
+	if err := syncFile(f.data); err != nil {
 		return 0, false, storageErr("sync %q: %w", f.paths.rel, err)
 	}
 	if crashAt("publish:synced") {
@@ -445,7 +451,7 @@ func (a *assembler) place(from, dest string) error {
 			return err
 		}
 	}
-	if err := a.root.Rename(from, dest); err != nil {
+	if err := rename(a.root, from, dest); err != nil {
 		return err
 	}
 	return syncDir(a.root, dir)
@@ -487,16 +493,25 @@ type journalHeader struct {
 }
 
 func (f *partialFile) flushJournalLocked() error {
-	if len(f.pending) == 0 {
+	if len(f.pending) == 0 && !f.unsynced {
 		return nil
 	}
-	if _, err := f.journal.Write(f.pending); err != nil {
+	n, err := write(f.journal, f.pending)
+	// What a failed write did put in the journal stays there, so only the
+	// rest is written again: repeating it would leave a garbled line, and
+	// recovery stops reading a journal at its first garbled line, losing
+	// every chunk recorded after it although their offsets were committed.
+	f.pending = f.pending[:copy(f.pending, f.pending[n:])]
+	f.unsynced = f.unsynced || n > 0
+	if err != nil {
 		return storageErr("write journal of %q: %w", f.paths.rel, err)
 	}
-	f.pending = f.pending[:0]
-	if err := f.journal.Sync(); err != nil {
+	// After a failed fsync the lines may not be on disk: the next barrier
+	// must fsync again, even with nothing new to write.
+	if err := syncFile(f.journal); err != nil {
 		return storageErr("sync journal of %q: %w", f.paths.rel, err)
 	}
+	f.unsynced = false
 	return nil
 }
 
@@ -553,7 +568,7 @@ func (f *partialFile) syncData() error {
 	if f.done {
 		return nil // published files were synced; abandoned ones don't matter
 	}
-	if err := f.data.Sync(); err != nil {
+	if err := syncFile(f.data); err != nil {
 		return storageErr("sync %q: %w", f.paths.rel, err)
 	}
 	if f.journal != nil {
