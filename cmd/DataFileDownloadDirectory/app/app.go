@@ -378,6 +378,7 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 	}
 	s.log.Infof("Will reconstruct files from messages in the %s topic using %d %s", s.cfg.Topic, s.cfg.Consumers, threads)
 
+	s.startDebugServer(ctx)
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.dl.Run(ctx) }()
 
