@@ -45,6 +45,7 @@ type Downloader struct {
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
+	outage  outage
 }
 
 // New checks the configuration, opens the output folder and recovers the

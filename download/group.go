@@ -118,6 +118,7 @@ func (c *consumer) run(ctx context.Context) error {
 		}
 		if now := time.Now(); !now.Before(nextBarrier) {
 			c.barrier(nil)
+			c.checkReconnected()
 			nextBarrier = now.Add(interval)
 		}
 		c.resumeDue()
@@ -254,9 +255,15 @@ func (c *consumer) onError(e kafka.Error) error {
 		return fmt.Errorf("Kafka consumer failed: %w", e)
 	}
 	msg := e.Error()
+	kind := "error " + e.Code().String()
 	switch e.Code() {
 	case kafka.ErrAllBrokersDown, kafka.ErrTransport:
 		msg = fmt.Sprintf("cannot reach the Kafka broker (%v); retrying", e)
+		kind = outageKey
+		if !c.d.outage.begin() {
+			c.log.Debug(msg)
+			return nil
+		}
 	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic:
 		msg = fmt.Sprintf("topic %q is not available on the broker (%v); waiting for it", c.d.cfg.Topic, e)
 	case kafka.ErrAuthentication:
@@ -264,7 +271,7 @@ func (c *consumer) onError(e kafka.Error) error {
 	}
 	// Every consumer sees the same outage, and librdkafka words each retry
 	// differently: one warning per kind of error for the whole process.
-	if _, ok := c.d.limiter.Allow("error " + e.Code().String()); ok {
+	if _, ok := c.d.limiter.Allow(kind); ok {
 		c.log.Warn(msg)
 	} else {
 		c.log.Debug(msg)
