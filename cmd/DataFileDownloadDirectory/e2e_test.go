@@ -108,7 +108,16 @@ func (p *proc) Output() string {
 
 func start(t *testing.T, stdin bool, args ...string) *proc {
 	t.Helper()
+	return startWith(t, nil, stdin, args...)
+}
+
+// startWith is start with prep (if not nil) applied to the command first.
+func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(binary(t), args...), done: make(chan struct{})}
+	if prep != nil {
+		prep(p.cmd)
+	}
 	p.cmd.Env = append(os.Environ(), "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if stdin {
