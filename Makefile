@@ -14,7 +14,7 @@ VENV := $(CURDIR)/build/venv
 # Seconds each fuzz target runs in `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean
+.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke soak clean
 
 all: build
 
@@ -64,6 +64,13 @@ bench: build kafka-lib python-venv
 # The same benchmark, small and once, so that it keeps working.
 bench-smoke: build kafka-lib python-venv
 	$(GO) run ./test/bench -scale 0.01 -runs 1 -workloads A,C,D
+
+# Issue 3's long run (not part of `make test`): continuous uploads for
+# SOAK_MINUTES, SIGKILLs every few minutes, RSS, open files, threads and
+# goroutines sampled every 10 s; writes test/soak/report.md.
+SOAK_MINUTES ?= 30
+soak: build kafka-lib
+	$(GO) run ./test/soak/run -minutes $(SOAK_MINUTES) -binary $(CURDIR)/$(BIN) -report test/soak/report.md
 
 clean:
 	rm -rf bin build

@@ -294,7 +294,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 func upload(ctx context.Context, o *Options, seed uint64, base []byte, mu *sync.Mutex, expected map[string]expectation, rep *Report) error {
 	r := rand.New(rand.NewPCG(seed, 2))
 	start := time.Now()
-	var sent int64
+	var sent, paced int64 // file bytes made, message bytes produced
 	for i := 0; ; {
 		if o.TotalBytes > 0 && sent >= o.TotalBytes || o.TotalBytes == 0 && time.Since(start) >= o.Duration {
 			return nil
@@ -314,18 +314,30 @@ func upload(ctx context.Context, o *Options, seed uint64, base []byte, mu *sync.
 			i++
 		}
 		r.Shuffle(len(msgs), func(a, b int) { msgs[a], msgs[b] = msgs[b], msgs[a] })
-		if err := uploadtest.Produce(ctx, o.Bootstrap, o.Topic, msgs); err != nil {
-			return fmt.Errorf("upload: %w", err)
-		}
-		mu.Lock()
-		rep.Messages += len(msgs)
-		mu.Unlock()
+		// Half a second's worth per batch (at least 8 chunks), so that at a
+		// low rate files still trickle in and kills land mid-file.
+		batch := len(msgs)
 		if o.Rate > 0 {
-			due := start.Add(time.Duration(float64(sent) / float64(o.Rate) * float64(time.Second)))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Until(due)):
+			batch = max(8, int(o.Rate/2)/o.ChunkSize)
+		}
+		for j := 0; j < len(msgs); j += batch {
+			part := msgs[j:min(j+batch, len(msgs))]
+			if err := uploadtest.Produce(ctx, o.Bootstrap, o.Topic, part); err != nil {
+				return fmt.Errorf("upload: %w", err)
+			}
+			mu.Lock()
+			rep.Messages += len(part)
+			mu.Unlock()
+			if o.Rate > 0 {
+				for _, m := range part {
+					paced += int64(len(m.Value))
+				}
+				due := start.Add(time.Duration(float64(paced) / float64(o.Rate) * float64(time.Second)))
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Until(due)):
+				}
 			}
 		}
 	}
