@@ -14,7 +14,7 @@ VENV := $(CURDIR)/build/venv
 # Seconds each fuzz target runs in `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke soak clean
+.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean
 
 all: build
 
@@ -69,6 +69,7 @@ bench-smoke: build kafka-lib python-venv
 # SOAK_MINUTES, SIGKILLs every few minutes, RSS, open files, threads and
 # goroutines sampled every 10 s; writes test/soak/report.md.
 SOAK_MINUTES ?= 30
+.PHONY: soak
 soak: build kafka-lib
 	$(GO) run ./test/soak/run -minutes $(SOAK_MINUTES) -binary $(CURDIR)/$(BIN) -report test/soak/report.md
 

@@ -37,6 +37,9 @@ type Config struct {
 
 // Downloader rebuilds files from one topic into one folder.
 type Downloader struct {
+	// outage tracks broker outages for reporting (outage.go).
+	outage outage
+
 	cfg   Config
 	log   *logrus.Entry
 	root  *os.Root
@@ -45,7 +48,6 @@ type Downloader struct {
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
-	outage  outage
 }
 
 // New checks the configuration, opens the output folder and recovers the

@@ -372,13 +372,13 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 	defer cancel()
 
 	s.log.Infof("Listening for files to reconstruct in %s", s.outputDir)
+	s.startDebugServer(ctx)
 	threads := "threads"
 	if s.cfg.Consumers == 1 {
 		threads = "thread"
 	}
 	s.log.Infof("Will reconstruct files from messages in the %s topic using %d %s", s.cfg.Topic, s.cfg.Consumers, threads)
 
-	s.startDebugServer(ctx)
 	runErr := make(chan error, 1)
 	go func() { runErr <- s.dl.Run(ctx) }()
 
