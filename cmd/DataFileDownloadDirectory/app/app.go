@@ -136,6 +136,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return code
 	}
 	defer s.close()
+	defer s.startDebugServer()()
 	return s.serve(ctx, stdin, stdout, e)
 }
 
@@ -372,7 +373,6 @@ func (s *session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 	defer cancel()
 
 	s.log.Infof("Listening for files to reconstruct in %s", s.outputDir)
-	s.startDebugServer(ctx)
 	threads := "threads"
 	if s.cfg.Consumers == 1 {
 		threads = "thread"

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -16,23 +15,22 @@ import (
 // port, which is logged).
 const DebugAddrEnv = "DFDD_DEBUG_ADDR"
 
-func (s *session) startDebugServer(ctx context.Context) {
+// startDebugServer starts the debug server if asked to, and returns what
+// stops it.
+func (s *session) startDebugServer() (stop func()) {
 	addr := os.Getenv(DebugAddrEnv)
 	if addr == "" {
-		return
+		return func() {}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.log.Warnf("no debug server: cannot listen on %s (from $%s): %v", addr, DebugAddrEnv, err)
-		return
+		return func() {}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
 	s.log.Infof("debug server: Go runtime profiles on http://%s/debug/pprof/ (from $%s)", ln.Addr(), DebugAddrEnv)
+	return func() { _ = srv.Close() }
 }
