@@ -78,6 +78,7 @@ type Sample struct {
 	Life       int           // which run of the program (0-based)
 	RSS        int64         // bytes, VmRSS
 	FDs        int           // entries in /proc/PID/fd
+	PartialFDs int           // of which partial files and journals (2 per file in progress)
 	Threads    int           // OS threads, /proc/PID/status
 	Goroutines int           // -1 when the debug server is not reachable
 }
@@ -531,9 +532,7 @@ func (p *program) sample(ctx context.Context, o *Options, start time.Time, life 
 			}
 			s := Sample{At: time.Since(start), Life: life, Goroutines: -1}
 			s.RSS, s.Threads = procStatus(pid)
-			if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
-				s.FDs = len(ents)
-			}
+			s.FDs, s.PartialFDs = openFiles(pid, filepath.Join(o.Out, ".datafiledownloaddirectory", "partial"))
 			if m := debugURL.FindStringSubmatch(p.output()); m != nil {
 				s.Goroutines = goroutines(client, m[1])
 			}
@@ -543,13 +542,30 @@ func (p *program) sample(ctx context.Context, o *Options, start time.Time, life 
 			p.mu.Lock() // rep.Samples is only appended here, one sampler at a time
 			rep.Samples = append(rep.Samples, s)
 			p.mu.Unlock()
-			o.Logf("sample: life %d, RSS %d MiB, %d fds, %d threads, %d goroutines", life, s.RSS>>20, s.FDs, s.Threads, s.Goroutines)
+			o.Logf("sample: life %d, RSS %d MiB, %d fds (%d of files in progress), %d threads, %d goroutines", life, s.RSS>>20, s.FDs, s.PartialFDs, s.Threads, s.Goroutines)
 		}
 	}()
 	return func() {
 		close(stop)
 		<-done
 	}
+}
+
+// openFiles counts a process's open files, and those in the partial
+// folder: how many files are in progress varies with the stream, so a leak
+// shows in the others.
+func openFiles(pid int, partial string) (all, inPartial int) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0
+	}
+	for _, e := range ents {
+		if target, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(target, partial+"/") {
+			inPartial++
+		}
+	}
+	return len(ents), inPartial
 }
 
 // goroutines reads the count from the debug server's goroutine profile,
