@@ -74,5 +74,13 @@ bench: build kafka-lib python-venv
 bench-smoke: build kafka-lib python-venv
 	$(GO) run ./test/bench -scale 0.01 -runs 1 -workloads A,C,D
 
+# Issue 3's long run (not part of `make test`): continuous uploads for
+# SOAK_MINUTES, SIGKILLs every few minutes, RSS, open files, threads and
+# goroutines sampled every 10 s; writes test/soak/report.md.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: build kafka-lib
+	$(GO) run ./test/soak/run -minutes $(SOAK_MINUTES) -binary $(CURDIR)/$(BIN) -report test/soak/report.md
+
 clean:
 	rm -rf bin build

@@ -110,6 +110,7 @@ type partialFile struct {
 	data        *os.File
 	journal     *os.File // nil for single-chunk files, which need no journal
 	pending     []byte   // journal lines not yet written
+	unsynced    bool     // journal lines written but not yet fsynced
 	have        map[int64]struct{}
 	unhashed    map[int64]int64 // offset -> length of stored chunks past hashedUpTo
 	hasher      hash.Hash       // see hashLoop for who may use it
@@ -230,13 +231,13 @@ func (a *assembler) create(c *Chunk, p filePaths) (*partialFile, error) {
 		hasher:   sha512.New(),
 		budget:   &a.retainedBytes,
 	}
-	data, err := a.root.OpenFile(f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	data, err := openFile(a.root, f.partPath(), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, storageErr("create partial file for %q: %w", p.rel, err)
 	}
 	f.data = data
 	if f.total > 1 {
-		j, err := a.root.OpenFile(f.journalPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		j, err := openFile(a.root, f.journalPath(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			data.Close()
 			_ = a.root.Remove(f.partPath())
@@ -308,7 +309,7 @@ func (a *assembler) addLocked(f *partialFile, c *Chunk) (out outcome, retry bool
 		}
 		return outDuplicate, false, nil
 	}
-	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
+	if _, err := writeAt(f.data, c.Data, c.Offset); err != nil {
 		return 0, false, storageErr("write chunk %d of %q: %w", c.Index, f.paths.rel, err)
 	}
 	f.have[c.Index] = struct{}{}
@@ -470,11 +471,11 @@ func (a *assembler) removeLocked(f *partialFile) {
 // version atomically; the caller syncs the folder. The folder was made when
 // the file was verified, but may have been removed since.
 func (a *assembler) rename(from, dest string) error {
-	err := a.root.Rename(from, dest)
+	err := rename(a.root, from, dest)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := a.root.Stat(from); serr == nil {
 			if err = a.root.MkdirAll(path.Dir(dest), 0o755); err == nil {
-				err = a.root.Rename(from, dest)
+				err = rename(a.root, from, dest)
 			}
 		}
 	}
@@ -517,16 +518,25 @@ type journalHeader struct {
 }
 
 func (f *partialFile) flushJournalLocked() error {
-	if len(f.pending) == 0 {
+	if len(f.pending) == 0 && !f.unsynced {
 		return nil
 	}
-	if _, err := f.journal.Write(f.pending); err != nil {
+	n, err := write(f.journal, f.pending)
+	// What a failed write did put in the journal stays there, so only the
+	// rest is written again: repeating it would leave a garbled line, and
+	// recovery stops reading a journal at its first garbled line, losing
+	// every chunk recorded after it although their offsets were committed.
+	f.pending = f.pending[:copy(f.pending, f.pending[n:])]
+	f.unsynced = f.unsynced || n > 0
+	if err != nil {
 		return storageErr("write journal of %q: %w", f.paths.rel, err)
 	}
-	f.pending = f.pending[:0]
-	if err := f.journal.Sync(); err != nil {
+	// After a failed fsync the lines may not be on disk: the next barrier
+	// must fsync again, even with nothing new to write.
+	if err := syncFile(f.journal); err != nil {
 		return storageErr("sync journal of %q: %w", f.paths.rel, err)
 	}
+	f.unsynced = false
 	return nil
 }
 
@@ -593,7 +603,7 @@ func (f *partialFile) syncData() error {
 	if f.done {
 		return nil // published files were synced; abandoned ones don't matter
 	}
-	if err := f.data.Sync(); err != nil {
+	if err := syncFile(f.data); err != nil {
 		return storageErr("sync %q: %w", f.paths.rel, err)
 	}
 	if f.journal != nil {

@@ -43,6 +43,9 @@ type Config struct {
 
 // Downloader rebuilds files from one topic into one folder.
 type Downloader struct {
+	// outage tracks broker outages for reporting (outage.go).
+	outage outage
+
 	cfg   Config
 	log   *logrus.Entry
 	root  *os.Root

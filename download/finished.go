@@ -103,11 +103,13 @@ func (s *finishedSet) snapshot() []string { return append([]string(nil), s.order
 // the lock that guards the set; write takes it only for in-memory work, so
 // consumers are not held up by the fsync.
 func (s *finishedSet) write(lines []byte, mu *sync.Mutex) error {
-	err := s.appendDurably(lines)
+	n, err := s.appendDurably(lines)
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {
-		s.pending = append(lines, s.pending...)
+		// Lines a failed write completed are on file; writing them again
+		// would garble the line it tore.
+		s.pending = append(lines[n:], s.pending...)
 		return err
 	}
 	s.lines += bytes.Count(lines, []byte{'\n'})
@@ -117,20 +119,25 @@ func (s *finishedSet) write(lines []byte, mu *sync.Mutex) error {
 	return s.compact(s.snapshot())
 }
 
-func (s *finishedSet) appendDurably(lines []byte) error {
-	f, err := s.root.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+// appendDurably returns how many bytes of lines reached the file for good,
+// also when it fails.
+func (s *finishedSet) appendDurably(lines []byte) (int, error) {
+	f, err := openFile(s.root, s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := f.Write(lines); err != nil {
+	n, err := write(f, lines)
+	if err != nil {
 		f.Close()
-		return err
+		return n, err
 	}
-	if err := f.Sync(); err != nil {
+	if err := syncFile(f); err != nil {
+		// The lines may not be on disk: all of them are written again
+		// (whole duplicate lines are harmless).
 		f.Close()
-		return err
+		return 0, err
 	}
-	return f.Close()
+	return n, f.Close()
 }
 
 // compact rewrites the file with only the remembered entries, atomically.

@@ -54,9 +54,10 @@ type consumer struct {
 // retry is a partition waiting to read a message again that could not be
 // stored.
 type retry struct {
-	offset kafka.Offset
-	at     time.Time
-	delay  time.Duration
+	offset   kafka.Offset
+	at       time.Time
+	delay    time.Duration
+	attempts int
 }
 
 func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer, error) {
@@ -114,6 +115,7 @@ func (c *consumer) run(ctx context.Context) error {
 		}
 		if now := time.Now(); !now.Before(nextBarrier) {
 			c.barrier(nil)
+			c.checkReconnected()
 			nextBarrier = now.Add(interval)
 		}
 		c.resumeDue()
@@ -130,7 +132,12 @@ func (c *consumer) onMessage(m *kafka.Message) {
 	}
 	err := c.d.process(m, c.log)
 	if err == nil {
-		delete(c.retries, p)
+		if r, ok := c.retries[p]; ok {
+			delete(c.retries, p)
+			c.d.limiter.Forget(storageKey)
+			c.log.Infof("partition %d: the chunk at offset %d is stored after %d retries; consumption continues",
+				p, m.TopicPartition.Offset, r.attempts)
+		}
 		c.handled[p] = m.TopicPartition.Offset
 		return
 	}
@@ -149,9 +156,19 @@ func (c *consumer) pauseForRetry(tp kafka.TopicPartition, cause error) {
 	}
 	r.offset = tp.Offset
 	r.at = time.Now().Add(r.delay)
-	c.log.WithFields(messageFields(tp)).Errorf(
-		"cannot store a chunk: %v; consumption of partition %d is paused and retried in %s (nothing is skipped)",
-		cause, tp.Partition, r.delay)
+	r.attempts++
+	// One report a minute for the whole process, with what to do.
+	log := c.log.WithFields(messageFields(tp))
+	if held, ok := c.d.limiter.Allow(storageKey); ok {
+		more := ""
+		if held > 0 {
+			more = fmt.Sprintf(" (%d more such errors in the last minute)", held)
+		}
+		log.Errorf("cannot store a chunk: %v; %s. Consumption of partition %d is paused and retried in %s; nothing is skipped%s",
+			cause, storageHint(cause), tp.Partition, r.delay, more)
+	} else {
+		log.Debugf("cannot store a chunk: %v; partition %d retried in %s", cause, tp.Partition, r.delay)
+	}
 	parts := []kafka.TopicPartition{tp}
 	if err := c.kc.Pause(parts); err != nil {
 		c.log.Warnf("pause partition %d: %v", tp.Partition, err)
@@ -181,7 +198,7 @@ func (c *consumer) resumeDue() {
 func (c *consumer) barrier(partitions []kafka.TopicPartition) {
 	if err := c.d.asm.sync(); err != nil {
 		if !c.barrierFailed {
-			c.log.Errorf("cannot make received data durable, so no offsets are committed: %v", err)
+			c.log.Errorf("cannot make received data durable, so no offsets are committed: %v; %s", err, storageHint(err))
 		}
 		c.barrierFailed = true
 		return
@@ -254,15 +271,21 @@ func (c *consumer) onError(e kafka.Error) error {
 		return nil
 	}
 	msg := e.Error()
+	kind := "error " + e.Code().String()
 	switch e.Code() {
 	case kafka.ErrAllBrokersDown, kafka.ErrTransport:
 		msg = fmt.Sprintf("cannot reach the Kafka broker (%v); retrying", e)
+		kind = outageKey
+		if !c.d.outage.begin() {
+			c.log.Debug(msg)
+			return nil
+		}
 	case kafka.ErrUnknownTopicOrPart, kafka.ErrUnknownTopic:
 		msg = fmt.Sprintf("topic %q is not available on the broker (%v); waiting for it", c.d.cfg.Topic, e)
 	}
 	// Every consumer sees the same outage, and librdkafka words each retry
 	// differently: one warning per kind of error for the whole process.
-	if _, ok := c.d.limiter.Allow("error " + e.Code().String()); ok {
+	if _, ok := c.d.limiter.Allow(kind); ok {
 		c.log.Warn(msg)
 	} else {
 		c.log.Debug(msg)

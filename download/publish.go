@@ -170,7 +170,7 @@ func (a *assembler) syncForPublish(f *partialFile) error {
 	if f.done || f.pubStep != pubQueued {
 		return nil
 	}
-	if err := f.data.Sync(); err != nil {
+	if err := syncFile(f.data); err != nil {
 		return storageErr("sync %q: %w", f.paths.rel, err)
 	}
 	if crashAt("publish:synced") {

@@ -150,6 +150,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return code
 	}
 	defer s.close()
+	defer s.startDebugServer()()
 	return s.serve(ctx, stdin, stdout, e)
 }
 

@@ -35,3 +35,12 @@ func (l *Limiter) Allow(kind string) (held int, ok bool) {
 	l.held[kind] = 0
 	return held, true
 }
+
+// Forget lets the next report of this kind out at once: the condition it
+// reports has ended, and a new occurrence is news.
+func (l *Limiter) Forget(kind string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.last, kind)
+	delete(l.held, kind)
+}

@@ -23,3 +23,16 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("after the interval: %d held, %v", held, ok)
 	}
 }
+
+func TestLimiterForget(t *testing.T) {
+	l := Limiter{Every: time.Hour}
+	l.Allow("x")
+	l.Allow("x")
+	l.Forget("x")
+	if held, ok := l.Allow("x"); !ok || held != 0 {
+		t.Fatalf("after Forget: %d held, %v; want the next report out at once", held, ok)
+	}
+	if _, ok := l.Allow("x"); ok {
+		t.Fatal("a repeat after that was let through")
+	}
+}

@@ -1,0 +1,29 @@
+package download
+
+import (
+	"testing"
+	"time"
+)
+
+func TestOutageQuietAfterEnd(t *testing.T) {
+	var o outage
+	if !o.begin() || !o.active() {
+		t.Fatal("first outage error not taken")
+	}
+	if !o.begin() {
+		t.Fatal("a repeat during the outage must count (the limiter thins it out)")
+	}
+	if _, ok := o.end(); !ok {
+		t.Fatal("end of an outage not reported")
+	}
+	if _, ok := o.end(); ok {
+		t.Fatal("one outage ended twice")
+	}
+	if o.begin() || o.active() {
+		t.Fatal("a stale error right after the end started a new outage")
+	}
+	o.ended = time.Now().Add(-outageQuiet - time.Second)
+	if !o.begin() || !o.active() {
+		t.Fatal("an outage after the quiet period was not taken")
+	}
+}
