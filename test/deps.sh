@@ -8,6 +8,15 @@ command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || pkgs+=(maven)
 # kafkacrypto, a dependency of the Python uploader, loads libsodium.
 dpkg-query -W -f='${Status}' libsodium23 2>/dev/null | grep -q "install ok installed" || pkgs+=(libsodium23)
+# make package: the Windows cross-compiler, the MSI builder and reader, rpm
+# (to inspect the .rpm) and Authenticode signing.
+command -v x86_64-w64-mingw32-gcc >/dev/null || pkgs+=(gcc-mingw-w64-x86-64)
+command -v wixl >/dev/null || pkgs+=(wixl)
+command -v msiinfo >/dev/null || pkgs+=(msitools)
+command -v rpm >/dev/null || pkgs+=(rpm)
+command -v osslsigncode >/dev/null || pkgs+=(osslsigncode)
+# The package test checks the systemd unit with systemd-analyze.
+command -v systemd-analyze >/dev/null || pkgs+=(systemd)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
