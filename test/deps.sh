@@ -15,8 +15,10 @@ command -v wixl >/dev/null || pkgs+=(wixl)
 command -v msiinfo >/dev/null || pkgs+=(msitools)
 command -v rpm >/dev/null || pkgs+=(rpm)
 command -v osslsigncode >/dev/null || pkgs+=(osslsigncode)
-# The package test checks the systemd unit with systemd-analyze.
+# The package test checks the systemd unit with systemd-analyze and the
+# installed man page with man.
 command -v systemd-analyze >/dev/null || pkgs+=(systemd)
+command -v man >/dev/null || pkgs+=(man-db)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then

@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/config"
 )
 
 func TestCheckVersion(t *testing.T) {
@@ -153,5 +157,64 @@ func TestSignerFromEnv(t *testing.T) {
 	t.Setenv(envSignKey, "/nonexistent/key.pem")
 	if _, err := signerFromEnv(); err == nil {
 		t.Fatal("missing files gave no error")
+	}
+}
+
+// The example config that the packages install is one the program
+// accepts: config.Load reads it as the program does, and librdkafka takes
+// every setting (it rejects unknown ones when the consumer is made, before
+// connecting).
+func TestExampleConfigIsValid(t *testing.T) {
+	f, err := config.Load("../example.config", func(name string) (string, bool) {
+		if name == "KAFKA_BOOTSTRAP_SERVERS" {
+			return "127.0.0.1:1", true
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, err := f.Consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if settings.GroupID == "" || settings.GroupID == "create_new" {
+		t.Errorf("the example's group.id is %q; a service needs a fixed one to resume after a restart", settings.GroupID)
+	}
+	cm := kafka.ConfigMap{"group.id": settings.GroupID}
+	for k, v := range settings.Kafka {
+		cm[k] = v
+	}
+	c, err := kafka.NewConsumer(&cm)
+	if err != nil {
+		t.Fatalf("librdkafka rejects the example config: %v", err)
+	}
+	c.Close()
+}
+
+// example.env holds what the unit's ExecStart needs, as KEY=value lines
+// (systemd's EnvironmentFile syntax, no shell).
+func TestExampleEnv(t *testing.T) {
+	b, err := os.ReadFile("../linux/example.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.ContainsAny(k, " \t$") {
+			t.Errorf("not a KEY=value line: %q", line)
+			continue
+		}
+		keys[k] = v
+	}
+	for _, k := range []string{"OUTPUT_DIR", "TOPIC", "KAFKA_BOOTSTRAP_SERVERS"} {
+		if keys[k] == "" {
+			t.Errorf("example.env does not set %s", k)
+		}
 	}
 }
