@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Name is the program's name, as in cmd/DataFileDownloadDirectory/app.
@@ -60,7 +61,7 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("no -version given and %w", err)
 		}
-		o.version = string(trimSpace(b))
+		o.version = strings.TrimSpace(string(b))
 	}
 	if err := checkVersion(o.version); err != nil {
 		return err
@@ -135,13 +136,6 @@ func checkVersion(v string) error {
 		}
 	}
 	return nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // replaceFile moves a finished package into place, so that a failed build

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func buildForTest(t *testing.T) *builtPackages {
 		if err != nil {
 			t.Fatal(err)
 		}
-		version = string(trimSpace(b))
+		version = strings.TrimSpace(string(b))
 	}
 	for _, tool := range []string{"wixl", "msibuild", "msiinfo", "msiextract", "osslsigncode", "dpkg-deb", "rpm", "systemd-analyze"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -334,8 +335,8 @@ func (p *builtPackages) testMSI(t *testing.T) {
 	sameFile(t, filepath.Join(ex, "DataFileDownloadDirectory", "example.config"), filepath.Join(p.packagingFolder, "example.config"))
 
 	files := msiTable(t, p.msi, "File")
-	wantRow(t, "File", files, "ProgramExe", "Program", "DataFileDownloadDirectory.exe", itoa(exeInfo.Size()), "", "", "512", "1")
-	wantRow(t, "File", files, "ExampleConfigFile", "ExampleConfig", "example.config", itoa(cfgInfo.Size()), "", "", "512", "2")
+	wantRow(t, "File", files, "ProgramExe", "Program", "DataFileDownloadDirectory.exe", strconv.FormatInt(exeInfo.Size(), 10), "", "", "512", "1")
+	wantRow(t, "File", files, "ExampleConfigFile", "ExampleConfig", "example.config", strconv.FormatInt(cfgInfo.Size(), 10), "", "", "512", "2")
 	if len(files) != 2 {
 		t.Errorf("File table has %d rows, want 2: %q", len(files), files)
 	}
@@ -413,7 +414,7 @@ func (p *builtPackages) testMSI(t *testing.T) {
 			t.Errorf("InstallExecuteSequence lacks %s", a)
 			return -1
 		}
-		n, _ := atoi(r[2])
+		n, _ := strconv.Atoi(r[2])
 		return n
 	}
 	for _, prop := range []string{"OutputDir", "Config", "Topic", "ServiceName", "Options"} {
@@ -481,16 +482,6 @@ func (p *builtPackages) testMSI(t *testing.T) {
 	if !slices.Contains(libs, "kernel32.dll") {
 		t.Errorf("the .exe's imports %q lack kernel32.dll: not a Windows program?", libs)
 	}
-}
-
-func itoa(n int64) string { return big.NewInt(n).String() }
-
-func atoi(s string) (int, error) {
-	n, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return 0, errors.New("not a number: " + s)
-	}
-	return int(n.Int64()), nil
 }
 
 func (p *builtPackages) testSignatures(t *testing.T) {
@@ -637,7 +628,7 @@ func (p *builtPackages) testInstallAndPurge(t *testing.T) {
 	if len(pw) != 7 || pw[5] != libDir || !strings.HasSuffix(pw[6], "nologin") {
 		t.Errorf("user %s is %q, want home %s and a nologin shell", user, pw, libDir)
 	}
-	if uid, _ := atoi(pw[2]); uid >= 1000 || uid == 0 {
+	if uid, _ := strconv.Atoi(pw[2]); uid >= 1000 || uid == 0 {
 		t.Errorf("user %s has uid %s, want a system uid", user, pw[2])
 	}
 	for path, want := range wantFiles {
