@@ -15,12 +15,25 @@ VENV := $(CURDIR)/build/venv
 # 20 s). Their seed corpora are in testdata/fuzz/<target>/ of each package.
 FUZZTIME ?= 20s
 
-.PHONY: all build windows demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean
+.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean windows package
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/DataFileDownloadDirectory
+
+# The Windows program, cross-compiled with mingw-w64. -l:libssp.a links the
+# stack protector that librdkafka needs statically, so the .exe needs no
+# DLL beyond Windows' own.
+WINEXE := build/windows/DataFileDownloadDirectory.exe
+windows: deps
+	GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CGO_LDFLAGS="-l:libssp.a" \
+	  $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(WINEXE) ./cmd/DataFileDownloadDirectory
+
+# dist/: the .msi, .deb and .rpm of $(VERSION) (packaging/build). Signed
+# when DFDD_SIGN_CERT and DFDD_SIGN_KEY are set (see README, Install).
+package: deps build windows
+	$(GO) run ./packaging/build -version $(VERSION) -linux-binary $(BIN) -windows-exe $(WINEXE) -out dist
 
 # The machine-level packages the tests use, installed only when missing.
 deps:
@@ -48,14 +61,12 @@ lint: deps
 # free of DLLs that Windows does not ship.
 WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CGO_LDFLAGS=-l:libssp.a
 
-windows: deps
-	$(WINDOWS_ENV) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN).exe ./cmd/DataFileDownloadDirectory
-
 # All tests: unit tests, the race detector, fuzzing for a bounded time,
 # integration and interop tests against a real Kafka broker (started by the
 # tests themselves) and the real Python uploader, and a small benchmark run.
 test: deps kafka-lib python-venv lint build windows
 	DFDD_REQUIRE_BROKER=1 DFDD_PYTHON_VENV=$(VENV) DFDD_BINARY=$(CURDIR)/$(BIN) \
+	  DFDD_WINDOWS_EXE=$(CURDIR)/$(WINEXE) DFDD_VERSION=$(VERSION) \
 	  $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 	$(MAKE) bench-smoke
@@ -83,4 +94,4 @@ soak: build kafka-lib
 	$(GO) run ./test/soak/run -minutes $(SOAK_MINUTES) -binary $(CURDIR)/$(BIN) -report test/soak/report.md
 
 clean:
-	rm -rf bin build
+	rm -rf bin build dist

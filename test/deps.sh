@@ -10,11 +10,18 @@ command -v mvn >/dev/null || pkgs+=(maven)
 command -v openssl >/dev/null || pkgs+=(openssl)
 # kafkacrypto, a dependency of the Python uploader, loads libsodium.
 dpkg-query -W -f='${Status}' libsodium23 2>/dev/null | grep -q "install ok installed" || pkgs+=(libsodium23)
-# The service tests check generated units with systemd-analyze; systemd is
-# not started by installing it where it is not PID 1.
-command -v systemd-analyze >/dev/null || pkgs+=(systemd)
-# The Windows build (vet, the .exe) cross-compiles cgo with mingw-w64.
+# The Windows build (vet, the .exe) and make package: the cross-compiler,
+# the MSI builder and reader, rpm (to inspect the .rpm) and Authenticode
+# signing.
 command -v x86_64-w64-mingw32-gcc >/dev/null || pkgs+=(gcc-mingw-w64-x86-64)
+command -v wixl >/dev/null || pkgs+=(wixl)
+command -v msiinfo >/dev/null || pkgs+=(msitools)
+command -v rpm >/dev/null || pkgs+=(rpm)
+command -v osslsigncode >/dev/null || pkgs+=(osslsigncode)
+# The package test checks the systemd unit with systemd-analyze and the
+# installed man page with man.
+command -v systemd-analyze >/dev/null || pkgs+=(systemd)
+command -v man >/dev/null || pkgs+=(man-db)
 
 if [ ${#pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
