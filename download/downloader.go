@@ -39,6 +39,11 @@ type Config struct {
 	// its partitions back at once instead of after the session timeout.
 	// For groups that outlive a run; see membership.go.
 	StaticMembership bool
+	// DescribeGroup lists the group's members for the check that no other
+	// program shares the group (membership.go). nil means DescribeGroup in
+	// this process; a program should run it in a child process instead,
+	// see DescribeGroup.
+	DescribeGroup GroupDescriber
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -131,11 +136,12 @@ func (d *Downloader) Run(ctx context.Context) error {
 	defer cancel()
 	errs := make([]error, len(consumers))
 	var wg sync.WaitGroup
-	// The membership watcher ends before the log channel it uses is closed.
+	// The membership watcher ends with the consumers: a description in
+	// flight takes at most its own timeout.
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		d.members.watch(ctx, logs)
+		d.members.watch(ctx)
 	}()
 	for i, c := range consumers {
 		wg.Go(func() {

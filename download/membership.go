@@ -31,7 +31,7 @@ const (
 	// membershipTries bounds the descriptions of a group that is still
 	// rebalancing; the next rebalance starts a new check anyway.
 	membershipTries = 10
-	describeTimeout = 10 * time.Second
+	describeTimeout = 5 * time.Second
 	// instanceIDMax is Kafka's limit for group.instance.id, which must also
 	// be made of [a-zA-Z0-9._-], like a topic name.
 	instanceIDMax = 249
@@ -49,6 +49,8 @@ type membership struct {
 	// kafka is the consumers' configuration, for the admin client.
 	kafka map[string]string
 	log   *logrus.Entry
+	// describe lists the group's members; see Config.DescribeGroup.
+	describeGroup GroupDescriber
 
 	rebalanced chan struct{}
 	// reported is the last warning's list of other members, "" when the
@@ -65,6 +67,10 @@ func newMembership(cfg Config, log *logrus.Entry) *membership {
 		kafka:      cfg.Kafka,
 		log:        log,
 		rebalanced: make(chan struct{}, 1),
+	}
+	m.describeGroup = cfg.DescribeGroup
+	if m.describeGroup == nil {
+		m.describeGroup = DescribeGroup
 	}
 	base, static := staticBase(cfg, host)
 	for i := range cfg.Consumers {
@@ -83,22 +89,25 @@ func newMembership(cfg Config, log *logrus.Entry) *membership {
 }
 
 // staticBase is the stem of the consumers' group.instance.id and whether
-// static membership is on: with a group that outlives the run (not
-// create_new), unless the config file switches it off with an empty
-// group.instance.id. A group.instance.id from the config file is used as the
-// stem; the consumer's number is always appended, since two members with
-// one instance id fence each other.
+// static membership is on: only with a group that outlives the run (not
+// create_new) and when the config file asks for it with a
+// group.instance.id, which is the stem, or "auto" for one derived from the
+// host and the group. The consumer's number is always appended, since two
+// members with one instance id fence each other.
+//
+// It is not on by default: with librdkafka 2.11, a static consumer whose
+// session timed out during a broker outage rejoins and is then fenced by
+// its own new membership, a fatal error that stops the program (found by
+// the broker restart test). A downloader must ride out broker restarts.
 func staticBase(cfg Config, host string) (string, bool) {
-	given, set := cfg.Kafka["group.instance.id"]
+	given := strings.TrimSpace(cfg.Kafka["group.instance.id"])
 	switch {
-	case !cfg.StaticMembership:
+	case !cfg.StaticMembership, given == "":
 		return "", false
-	case set && strings.TrimSpace(given) == "":
-		return "", false
-	case set:
-		return given, true
+	case strings.EqualFold(given, "auto"):
+		return "DataFileDownloadDirectory-" + host + "-" + cfg.GroupID, true
 	}
-	return "DataFileDownloadDirectory-" + host + "-" + cfg.GroupID, true
+	return given, true
 }
 
 // instanceID makes a legal group.instance.id of base and the consumer's
@@ -149,52 +158,33 @@ func (m *membership) fatal(e kafka.Error) error {
 	return fmt.Errorf("Kafka consumer failed: %w", e)
 }
 
-// watch checks the group at start and after every rebalance until ctx is
-// cancelled. The admin client runs on a consumer handle of its own that
-// never subscribes, so it is no member of the group and lives
-// independently of the consumers.
-func (m *membership) watch(ctx context.Context, logs chan kafka.LogEvent) {
-	cm := kafka.ConfigMap{}
-	for k, v := range m.kafka {
-		cm[k] = v
-	}
-	delete(cm, "group.instance.id")
-	cm["client.id"] = m.clientIDs[0] + "-admin"
-	cm["group.id"] = m.group
-	cm["go.logs.channel.enable"] = true
-	cm["go.logs.channel"] = logs
-	kc, err := kafka.NewConsumer(&cm)
-	if err != nil {
-		m.log.Warnf("cannot check the members of consumer group %q: %v", m.group, err)
+// watch checks the group after the consumers' first assignment (the
+// moment they have joined, so also not before the broker can be reached)
+// and after every rebalance, until ctx is cancelled.
+func (m *membership) watch(ctx context.Context) {
+	select {
+	case <-ctx.Done():
 		return
+	case <-m.rebalanced:
 	}
-	defer kc.Close()
-	admin, err := kafka.NewAdminClientFromConsumer(kc)
-	if err != nil {
-		m.log.Warnf("cannot check the members of consumer group %q: %v", m.group, err)
-		return
-	}
-	defer admin.Close()
-
-	m.check(ctx, admin)
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-m.rebalanced:
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(membershipSettle):
 		}
-		m.check(ctx, admin)
+		m.check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.rebalanced:
+		}
 	}
 }
 
 // check describes the group until it is stable (or a few times) and
 // reports members that are not ours.
-func (m *membership) check(ctx context.Context, admin *kafka.AdminClient) {
+func (m *membership) check(ctx context.Context) {
 	for try := 0; try < membershipTries && ctx.Err() == nil; try++ {
 		if try > 0 {
 			select {
@@ -203,7 +193,7 @@ func (m *membership) check(ctx context.Context, admin *kafka.AdminClient) {
 			case <-time.After(membershipSettle):
 			}
 		}
-		desc, err := m.describe(ctx, admin)
+		desc, err := m.describe(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				m.describeFailed(err)
@@ -219,10 +209,51 @@ func (m *membership) check(ctx context.Context, admin *kafka.AdminClient) {
 	}
 }
 
-func (m *membership) describe(ctx context.Context, admin *kafka.AdminClient) (*kafka.ConsumerGroupDescription, error) {
-	ctx, cancel := context.WithTimeout(ctx, describeTimeout)
+func (m *membership) describe(ctx context.Context) (*kafka.ConsumerGroupDescription, error) {
+	cfg := map[string]string{}
+	for k, v := range m.kafka {
+		cfg[k] = v
+	}
+	delete(cfg, "group.instance.id")
+	cfg["client.id"] = m.clientIDs[0] + "-admin"
+	return m.describeGroup(ctx, cfg, m.group)
+}
+
+// GroupDescriber describes consumer group group with the client settings
+// kafka (the consumers' own, secrets included).
+type GroupDescriber func(ctx context.Context, kafka map[string]string, group string) (*kafka.ConsumerGroupDescription, error)
+
+// DescribeGroup describes a consumer group through the admin API of a
+// client of its own, which never subscribes and so is no member of the
+// group.
+//
+// Its caller should run it in a separate process (see
+// Config.DescribeGroup): when the broker goes away during a description,
+// librdkafka 2.11 can abort the whole process once it is back
+// (rd_kafka_enq_once_del_source_return: "eonce->refcnt > 0"), which the
+// broker restart test hit repeatedly. The request is never abandoned, for
+// the same reason: it ends by its own timeout.
+func DescribeGroup(ctx context.Context, settings map[string]string, group string) (*kafka.ConsumerGroupDescription, error) {
+	cm := kafka.ConfigMap{}
+	for k, v := range settings {
+		cm[k] = v
+	}
+	cm["group.id"] = group
+	// librdkafka's own log lines would go to stderr.
+	cm["log_level"] = 0
+	kc, err := kafka.NewConsumer(&cm)
+	if err != nil {
+		return nil, err
+	}
+	defer kc.Close()
+	admin, err := kafka.NewAdminClientFromConsumer(kc)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), describeTimeout+5*time.Second)
 	defer cancel()
-	res, err := admin.DescribeConsumerGroups(ctx, []string{m.group}, kafka.SetAdminRequestTimeout(describeTimeout))
+	res, err := admin.DescribeConsumerGroups(ctx, []string{group}, kafka.SetAdminRequestTimeout(describeTimeout))
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,11 @@ func TestGroupOfOneDownloaderHasNoWarning(t *testing.T) {
 			data := sampleFiles(31, 6)
 			produce(t, topic, chunksOf(data, 1024, uploadtest.Options{}))
 			out := t.TempDir()
-			_, logs := startMember(t, download.Config{OutputDir: out, Topic: topic, Consumers: 3, GroupID: group, StaticMembership: static})
+			kcfg := map[string]string{}
+			if static {
+				kcfg["group.instance.id"] = "auto"
+			}
+			_, logs := startMember(t, download.Config{OutputDir: out, Topic: topic, Consumers: 3, GroupID: group, StaticMembership: true, Kafka: kcfg})
 			waitFor(t, "a check of the group with our 3 consumers", time.Minute, func() bool {
 				return strings.Contains(logs.String(), `consumer group "`+group+`" is Stable with 3 members`)
 			})

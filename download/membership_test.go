@@ -54,9 +54,10 @@ func TestStaticBase(t *testing.T) {
 	}{
 		{"fresh group", false, nil, "", false},
 		{"fresh group, set in file", false, map[string]string{"group.instance.id": "lab"}, "", false},
-		{"fixed group", true, nil, "DataFileDownloadDirectory-pc1-g", true},
+		{"fixed group", true, nil, "", false},
+		{"auto", true, map[string]string{"group.instance.id": "auto"}, "DataFileDownloadDirectory-pc1-g", true},
 		{"set in file", true, map[string]string{"group.instance.id": "lab"}, "lab", true},
-		{"switched off in file", true, map[string]string{"group.instance.id": " "}, "", false},
+		{"empty in file", true, map[string]string{"group.instance.id": " "}, "", false},
 	}
 	for _, tt := range tests {
 		base, on := staticBase(Config{GroupID: "g", StaticMembership: tt.static, Kafka: tt.kafka}, "pc1")
@@ -71,7 +72,7 @@ func TestOtherMembers(t *testing.T) {
 		return kafka.MemberDescription{ClientID: client, GroupInstanceID: instance, Host: "/10.0.0.9"}
 	}
 	dynamic := newMembership(Config{GroupID: "g", Consumers: 2, Kafka: map[string]string{}}, nil)
-	static := newMembership(Config{GroupID: "g", Consumers: 2, Kafka: map[string]string{}, StaticMembership: true}, nil)
+	static := newMembership(Config{GroupID: "g", Consumers: 2, Kafka: map[string]string{"group.instance.id": "auto"}, StaticMembership: true}, nil)
 	shared := newMembership(Config{GroupID: "g", Consumers: 2, Kafka: map[string]string{"client.id": "lab"}}, nil)
 	tests := []struct {
 		name          string

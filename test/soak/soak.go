@@ -422,11 +422,7 @@ func (w *watcher) scan(all bool) error {
 		if err != nil {
 			return nil // gone since the directory was read
 		}
-		st, _ := info.Sys().(*syscall.Stat_t)
-		key := fileKey{size: info.Size(), mtime: info.ModTime()}
-		if st != nil {
-			key.ino = st.Ino
-		}
+		key := fileKey{size: info.Size(), mtime: info.ModTime(), ino: inode(info)}
 		w.mu.Lock()
 		want, ok := w.expected[rel]
 		seen, checked := w.verified[rel]

@@ -128,6 +128,9 @@ func realEnv() env {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, e env) int {
+	if len(args) > 0 && args[0] == describeVerb {
+		return runDescribe(ctx, args[1:], stdin, stdout, stderr, e)
+	}
 	if len(args) > 0 {
 		if v := verbFor(args[0]); v != nil {
 			return v(ctx, args[1:], stdout, stderr, e)
@@ -263,6 +266,7 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 		Regex:     opts.Regex,
 		// A fresh group has nothing to get back after a restart.
 		StaticMembership: !s.freshGroup(settings.GroupID),
+		DescribeGroup:    selfDescriber(),
 	}
 	if s.tel, err = s.newTelemetry(file, e.telemetryFlushTimeout); err != nil {
 		return fail(ExitUsage, "%v", err)

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command run is issue 3's long soak (`make soak`, not part of `make
 // test`): a broker of its own, files uploaded continuously, the program
 // killed with SIGKILL every few minutes and started again with the same
