@@ -193,6 +193,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		case <-p.done:
 		case <-ctx.Done():
 		}
+		// Then, for a little while, wait for a moment when a half-received
+		// file has chunks in its journal, so that kills test resuming and
+		// not only a restart from scratch: on a fast machine files of a
+		// few MiB complete between two journal flushes (one a second).
+		for deadline := time.Now().Add(3 * time.Second); !halfJournaled(o.Out) && time.Now().Before(deadline) && ctx.Err() == nil; {
+			time.Sleep(10 * time.Millisecond)
+		}
 		select {
 		case <-p.done:
 			stopSampling()
@@ -201,6 +208,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.PeakRSS = max(rep.PeakRSS, peakRSS(p.cmd.Process.Pid))
 		stopSampling()
+		hj := halfJournaled(o.Out)
 		p.cmd.Process.Kill()
 		<-p.done
 		rep.Kills++
@@ -225,7 +233,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		mu.Lock()
 		files := rep.Files
 		mu.Unlock()
-		o.Logf("kill %d after %s; %d files uploaded so far", rep.Kills, wait.Round(time.Millisecond), files)
+		o.Logf("kill %d after %s; %d files uploaded so far; journaled %v", rep.Kills, wait.Round(time.Millisecond), files, hj)
 	}
 
 	// The last run must finish everything and stop cleanly.
@@ -346,6 +354,22 @@ func upload(ctx context.Context, o *Options, seed uint64, base []byte, mu *sync.
 
 // progress changes whenever the program stores or publishes data: the
 // bytes in the state folder and the files verified.
+// halfJournaled tells whether some partial file's journal lists chunks.
+func halfJournaled(out string) bool {
+	dir := filepath.Join(out, ".datafiledownloaddirectory", "partial")
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".journal") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && (bytes.HasPrefix(b, []byte("c ")) || bytes.Contains(b, []byte("\nc "))) {
+			return true
+		}
+	}
+	return false
+}
+
 func progress(out string, w *watcher) [2]int64 {
 	var n int64
 	ents, _ := os.ReadDir(filepath.Join(out, ".datafiledownloaddirectory", "partial"))
