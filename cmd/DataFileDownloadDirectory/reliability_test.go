@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,16 +151,7 @@ func TestBrokerRestart(t *testing.T) {
 	waitFor(t, "every file after the broker came back", 2*time.Minute, allThere(out, all))
 	waitFor(t, "the end of the second outage to be reported", 10*time.Second, func() bool { return strings.Contains(p.Output()[mark:], backWords) })
 
-	time.Sleep(1500 * time.Millisecond) // the last barrier
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	close(stopWatch)
-	if err := <-watchErr; err != nil {
-		t.Fatal(err)
-	}
-	assertNoPartial(t, out)
+	stopCleanly(t, p, out, stopWatch, watchErr)
 	for _, line := range strings.Split(p.Output(), "\n") {
 		if strings.Contains(line, outageWords) || strings.Contains(line, backWords) {
 			t.Logf("reported: %s", line)

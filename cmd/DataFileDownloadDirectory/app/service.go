@@ -279,7 +279,9 @@ func definition(opts *Options, e env) (*installer.Definition, error) {
 		// Load succeeded, so every referenced variable is set.
 		env[name], _ = e.lookupEnv(name)
 	}
-	installArgs := append([]string{out}, opts.ServiceArgs(out, cfgPath, logFile)[2:]...)
+	args := opts.ServiceArgs(out, cfgPath, logFile)
+	// The install's own arguments are the service's without the run verb.
+	installArgs := slices.Clone(args[1:])
 	if opts.ServiceUser != "" {
 		installArgs = append(installArgs, "--service_user", opts.ServiceUser)
 	}
@@ -287,7 +289,7 @@ func definition(opts *Options, e env) (*installer.Definition, error) {
 		Name:        opts.ServiceName,
 		Description: serviceDescription(opts.Topic, out),
 		Executable:  exe,
-		Args:        opts.ServiceArgs(out, cfgPath, logFile),
+		Args:        args,
 		User:        opts.ServiceUser,
 		Env:         env,
 		OutputDir:   out,
