@@ -83,22 +83,6 @@ func merged(ms ...map[string][]byte) map[string][]byte {
 	return all
 }
 
-// stopCleanly ends the program with SIGTERM after its last barrier and
-// checks the watcher and the state folder.
-func stopCleanly(t *testing.T, p *proc, out string, stopWatch chan struct{}, watchErr chan error) {
-	t.Helper()
-	time.Sleep(1500 * time.Millisecond)
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d", code)
-	}
-	close(stopWatch)
-	if err := <-watchErr; err != nil {
-		t.Fatal(err)
-	}
-	assertNoPartial(t, out)
-}
-
 func watch(out string, files map[string][]byte) (chan struct{}, chan error) {
 	stop := make(chan struct{})
 	errc := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,6 +167,22 @@ func assertRunning(t *testing.T, p *proc) {
 		t.Fatalf("the program exited (%v) while the broker was down", p.err)
 	default:
 	}
+}
+
+// stopCleanly ends the program with SIGTERM after its last barrier and
+// checks the watcher and the state folder.
+func stopCleanly(t *testing.T, p *proc, out string, stopWatch chan struct{}, watchErr chan error) {
+	t.Helper()
+	time.Sleep(1500 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	close(stopWatch)
+	if err := <-watchErr; err != nil {
+		t.Fatal(err)
+	}
+	assertNoPartial(t, out)
 }
 
 func assertNoPartial(t *testing.T, out string) {
