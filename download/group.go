@@ -246,6 +246,14 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
 		c.log.Debugf("assigned partitions %s", partitionList(e.Partitions))
+		// librdkafka keeps a pause across a revoke and a new assignment of
+		// the same partition to this consumer, but the retry that would
+		// have resumed it went with the revoke: the partition would never
+		// be read again. Fetching restarts from the committed offset,
+		// which never passes a message that could not be stored.
+		if err := kc.Resume(e.Partitions); err != nil {
+			c.log.Warnf("resume assigned partitions %s: %v", partitionList(e.Partitions), err)
+		}
 		c.d.assigned()
 	case kafka.RevokedPartitions:
 		c.log.Debugf("partitions %s revoked", partitionList(e.Partitions))

@@ -114,16 +114,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // waitFor polls until cond holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+var waitFor = download.WaitFor
 
 // sampleFiles makes a folder tree of files of many sizes.
 func sampleFiles(seed uint64, n int) map[string][]byte {

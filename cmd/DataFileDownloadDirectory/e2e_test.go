@@ -118,7 +118,7 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	if prep != nil {
 		prep(p.cmd)
 	}
-	p.cmd.Env = append(os.Environ(), "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
+	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if stdin {
 		var err error
@@ -134,6 +134,9 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 		close(p.done)
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			p.dumpGoroutines()
+		}
 		p.cmd.Process.Kill()
 		<-p.done
 		if t.Failed() {
@@ -141,6 +144,24 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 		}
 	})
 	return p
+}
+
+// dumpGoroutines asks a program that is still running to print every
+// goroutine's stack and exit (Go's answer to SIGQUIT), so that a test that
+// failed because the program hung shows where it hangs.
+func (p *proc) dumpGoroutines() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if p.cmd.Process.Signal(syscall.SIGQUIT) != nil {
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 func (p *proc) wait(t *testing.T, timeout time.Duration) int {

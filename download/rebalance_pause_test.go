@@ -1,0 +1,193 @@
+package download
+
+// A rebalance while partitions are paused for disk trouble, against the
+// real broker. librdkafka keeps a partition's application pause across a
+// revoke and a later assignment of the same partition to the same
+// consumer, while the consumer forgets its retries at the revoke: such a
+// partition was never resumed, and its files never completed once the disk
+// worked again (found by the disk-full and read-only tests, where the
+// group's own second consumer joining late caused the rebalance).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
+)
+
+func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
+	kafkatest.Require(t)
+	topic := fmt.Sprintf("rebalance_paused_%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), topic, 4); err != nil {
+		t.Fatal(err)
+	}
+	group := "g-" + topic
+
+	// The disk is full until the test says otherwise. Injected before the
+	// downloader starts, so that its goroutines only read the variable.
+	var full atomic.Bool
+	var refused atomic.Int64
+	full.Store(true)
+	inject(t, &writeAt, func(f *os.File, b []byte, off int64) (int, error) {
+		if full.Load() {
+			refused.Add(1)
+			return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+		}
+		return f.WriteAt(b, off)
+	})
+
+	files := map[string][]byte{}
+	var msgs []uploadtest.Message
+	for i := range 8 {
+		rel := fmt.Sprintf("paused/f%d.bin", i)
+		files[rel] = randomBytes(uint64(100+i), 30_000+i)
+		msgs = append(msgs, uploadtest.FileChunks(files[rel], rel, 2048, uploadtest.Options{})...)
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer pcancel()
+	if err := uploadtest.Produce(pctx, kafkatest.Bootstrap(), topic, msgs); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	logger := logrus.New()
+	logger.SetLevel(logrus.DebugLevel)
+	var logged lockedBuffer
+	logger.SetOutput(&logged)
+	d, err := New(Config{
+		OutputDir: out,
+		Topic:     topic,
+		Consumers: 1,
+		GroupID:   group,
+		Kafka: map[string]string{
+			"bootstrap.servers":  kafkatest.Bootstrap(),
+			"auto.offset.reset":  "earliest",
+			"session.timeout.ms": "6000",
+		},
+		CommitInterval: 200 * time.Millisecond,
+	}, logrus.NewEntry(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	defer func() {
+		stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("Run did not return within 30 s of cancellation")
+		}
+		if t.Failed() {
+			t.Logf("downloader log:\n%s", logged.String())
+		}
+	}()
+
+	// Every partition has refused a chunk and retried a few times: by
+	// then the retry delay is seconds, so the partitions are paused.
+	WaitFor(t, "every partition to be paused", time.Minute, func() bool {
+		return strings.Count(logged.String(), "retried in 2s") >= 4
+	})
+
+	// A second member joins and leaves again: two rebalances, after which
+	// the downloader has every partition again.
+	joinAndLeave(t, group, topic)
+	WaitFor(t, "the partitions to come back", time.Minute, func() bool {
+		return strings.Count(logged.String(), "assigned partitions [0,1,2,3]") >= 2
+	})
+	if refused.Load() == 0 {
+		t.Fatal("the disk refused nothing")
+	}
+
+	full.Store(false)
+	WaitFor(t, "every file once the disk works again", time.Minute, func() bool {
+		for rel, data := range files {
+			got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
+			if err != nil || !bytes.Equal(got, data) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// joinAndLeave makes another member of the group that stays until it has
+// partitions, and then leaves, committing nothing.
+func joinAndLeave(t *testing.T, group, topic string) {
+	t.Helper()
+	kc, err := kafka.NewConsumer(kafkatest.Quiet(&kafka.ConfigMap{
+		"bootstrap.servers":  kafkatest.Bootstrap(),
+		"group.id":           group,
+		"enable.auto.commit": false,
+		"auto.offset.reset":  "earliest",
+		"session.timeout.ms": 6000,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	if err := kc.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		kc.Poll(100)
+		if parts, err := kc.Assignment(); err == nil && len(parts) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second member got no partitions within a minute")
+		}
+	}
+}
+
+// lockedBuffer is a log destination that the test may read while the
+// downloader writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// WaitFor polls until cond holds or the deadline passes. Exported for the
+// package's external tests, in a test file only.
+func WaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
