@@ -35,9 +35,10 @@ type Config struct {
 	// commit offsets; 0 means the default.
 	CommitInterval time.Duration
 	// StaticMembership gives each consumer a group.instance.id derived from
-	// the host, the group and its number, so that a restarted program gets
-	// its partitions back at once instead of after the session timeout.
-	// For groups that outlive a run; see membership.go.
+	// the host, the group and its number (unless the Kafka settings'
+	// group.instance.id is "none"), so that a restarted program gets its
+	// partitions back at once instead of after the session timeout. For
+	// groups that outlive a run; see membership.go.
 	StaticMembership bool
 	// DescribeGroup lists the group's members for the check that no other
 	// program shares the group (membership.go). nil means DescribeGroup in
@@ -63,6 +64,9 @@ type Downloader struct {
 	// fatalSeen: a consumer had a fatal error; clientLeft: a client could
 	// not be closed after it (fatal.go).
 	fatalSeen, clientLeft atomic.Bool
+	// sessionLost, per consumer: librdkafka said its group session expired,
+	// and it has not been assigned partitions since (fatal.go).
+	sessionLost []atomic.Bool
 	// credentialsFailed: the broker refused our credentials or TLS
 	// failed (auth.go).
 	credentialsFailed atomic.Bool
@@ -90,6 +94,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	}
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
+	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
 	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
@@ -108,7 +113,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	logsDone := make(chan struct{})
 	go func() {
 		defer close(logsDone)
-		forwardLogs(logs, d.log, d.limiter)
+		d.forwardLogs(logs)
 	}()
 	defer func() {
 		if d.clientLeft.Load() {
@@ -145,7 +150,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	}()
 	for i, c := range consumers {
 		wg.Go(func() {
-			if errs[i] = c.run(ctx); errs[i] != nil {
+			if errs[i] = d.runConsumer(ctx, c, logs); errs[i] != nil {
 				cancel()
 			}
 		})

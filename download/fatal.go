@@ -1,6 +1,9 @@
 package download
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -13,17 +16,71 @@ import (
 // instead of exiting so that a service manager restarts it.
 const fatalCloseTimeout = 5 * time.Second
 
+// fencedError is a consumer's static membership taken over: by a second
+// instance with the same group.instance.id, or by the consumer's own
+// earlier membership (see runConsumer).
+type fencedError struct{ err kafka.Error }
+
+func (e *fencedError) Error() string { return e.err.Error() }
+func (e *fencedError) Unwrap() error { return e.err }
+
 // fatal records a consumer's fatal error and explains it.
 func (c *consumer) fatal(e kafka.Error) error {
+	c.failed = true
+	if e.Code() == kafka.ErrFencedInstanceID && c.d.members.instanceIDs != nil {
+		return &fencedError{e}
+	}
 	c.d.fatalSeen.Store(true)
 	return c.d.members.fatal(e)
 }
 
-// closeConsumer closes a consumer's client; after a fatal error in any of
-// the Downloader's consumers, for a bounded time only. A client left
-// unclosed may still write to the log channel, which Run then leaves open.
+// fencedAfterOutage is how long after a broker outage a fenced consumer
+// is taken to have been fenced by its own earlier membership.
+const fencedAfterOutage = 2 * time.Minute
+
+// runConsumer runs consumer c until ctx is cancelled or it fails for good.
+//
+// With librdkafka 2.11, a static member whose session expired, or whose
+// member id the broker no longer knew, while the broker could not be
+// reached can be fenced by its own earlier membership when the broker is
+// back (membership.mayReplaceFenced): a fatal error for that client,
+// though nothing else is wrong (found by the broker restart test). Such a
+// consumer is replaced by a new client with the same group.instance.id.
+func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kafka.LogEvent) error {
+	for {
+		err := c.run(ctx)
+		var fenced *fencedError
+		if !errors.As(err, &fenced) || ctx.Err() != nil {
+			return err
+		}
+		troubled := d.sessionLost[c.index].Load() || d.outage.recent(fencedAfterOutage)
+		if !d.members.mayReplaceFenced(c.index, troubled) {
+			d.fatalSeen.Store(true)
+			return d.members.fatal(fenced.err)
+		}
+		if c, err = newConsumer(d, c.index, logs); err != nil {
+			return err
+		}
+	}
+}
+
+// noteSessionLost records an expired group session for the consumers whose
+// client has the librdkafka name client ("<client.id>#consumer-<n>"); all
+// of them when they share a client.id.
+func (d *Downloader) noteSessionLost(client string) {
+	for i, id := range d.members.clientIDs {
+		if strings.HasPrefix(client, id+"#") {
+			d.sessionLost[i].Store(true)
+		}
+	}
+}
+
+// closeConsumer closes a consumer's client; after a fatal error in it or
+// in any of the Downloader's consumers, for a bounded time only. A client
+// left unclosed may still write to the log channel, which Run then leaves
+// open.
 func (d *Downloader) closeConsumer(c *consumer) {
-	if !d.fatalSeen.Load() {
+	if !c.failed && !d.fatalSeen.Load() {
 		c.kc.Close()
 		return
 	}

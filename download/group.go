@@ -11,8 +11,6 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
-
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
 )
 
 // consumerDefaults bound librdkafka's prefetch so memory does not grow with
@@ -49,6 +47,9 @@ type consumer struct {
 	retries   map[int32]*retry       // partitions paused after a storage error
 
 	barrierFailed bool
+	// failed: the client had a fatal error, after which closing it may
+	// hang (fatal.go).
+	failed bool
 }
 
 // retry is a partition waiting to read a message again that could not be
@@ -254,6 +255,7 @@ func (c *consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
 		if err := kc.Resume(e.Partitions); err != nil {
 			c.log.Warnf("resume assigned partitions %s: %v", partitionList(e.Partitions), err)
 		}
+		c.d.sessionLost[c.index].Store(false)
 		c.d.assigned()
 	case kafka.RevokedPartitions:
 		c.log.Debugf("partitions %s revoked", partitionList(e.Partitions))
@@ -386,12 +388,16 @@ func partitionList(tps []kafka.TopicPartition) string {
 // raw stderr. Warnings and errors of one kind (tag) are shown at most once
 // per repeat interval: a broker that is down makes librdkafka repeat itself
 // every few seconds, and the consumers report that condition themselves.
-func forwardLogs(logs <-chan kafka.LogEvent, log *logrus.Entry, lim *ratelimit.Limiter) {
+// An expired group session is noted for the consumer whose client said so.
+func (d *Downloader) forwardLogs(logs <-chan kafka.LogEvent) {
 	for ev := range logs {
-		entry := log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
+		if ev.Tag == "SESSTMOUT" {
+			d.noteSessionLost(ev.Name)
+		}
+		entry := d.log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
 		if ev.Level > 4 || credentialsNoise(ev) {
 			entry.Debug(ev.Message)
-		} else if _, ok := lim.Allow("librdkafka " + ev.Tag); ok {
+		} else if _, ok := d.limiter.Allow("librdkafka " + ev.Tag); ok {
 			entry.Warn("librdkafka: " + ev.Message)
 		} else {
 			entry.Debug(ev.Message)

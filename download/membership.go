@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -35,6 +36,11 @@ const (
 	// instanceIDMax is Kafka's limit for group.instance.id, which must also
 	// be made of [a-zA-Z0-9._-], like a topic name.
 	instanceIDMax = 249
+	// maxRejoins bounds how often a fenced consumer is replaced within
+	// rejoinWindow, in case another process was taken for the consumer
+	// itself: the two would fence each other forever.
+	maxRejoins   = 3
+	rejoinWindow = 10 * time.Minute
 )
 
 // membership knows which group members are this Downloader's own and
@@ -57,6 +63,9 @@ type membership struct {
 	// group had none; a warning is repeated only when the list changes.
 	reported     string
 	describeFail bool
+
+	mu      sync.Mutex
+	rejoins map[int][]time.Time // when each fenced consumer was replaced; guarded by mu
 }
 
 func newMembership(cfg Config, log *logrus.Entry) *membership {
@@ -89,22 +98,17 @@ func newMembership(cfg Config, log *logrus.Entry) *membership {
 }
 
 // staticBase is the stem of the consumers' group.instance.id and whether
-// static membership is on: only with a group that outlives the run (not
-// create_new) and when the config file asks for it with a
-// group.instance.id, which is the stem, or "auto" for one derived from the
-// host and the group. The consumer's number is always appended, since two
-// members with one instance id fence each other.
-//
-// It is not on by default: with librdkafka 2.11, a static consumer whose
-// session timed out during a broker outage rejoins and is then fenced by
-// its own new membership, a fatal error that stops the program (found by
-// the broker restart test). A downloader must ride out broker restarts.
+// static membership is on: with a group that outlives the run (not
+// create_new), unless the config file's group.instance.id is "none". The
+// stem is derived from the host and the group, or is the config file's
+// group.instance.id when it is not "auto". The consumer's number is always
+// appended, since two members with one instance id fence each other.
 func staticBase(cfg Config, host string) (string, bool) {
 	given := strings.TrimSpace(cfg.Kafka["group.instance.id"])
 	switch {
-	case !cfg.StaticMembership, given == "":
+	case !cfg.StaticMembership, strings.EqualFold(given, "none"):
 		return "", false
-	case strings.EqualFold(given, "auto"):
+	case given == "", strings.EqualFold(given, "auto"):
 		return "DataFileDownloadDirectory-" + host + "-" + cfg.GroupID, true
 	}
 	return given, true
@@ -156,6 +160,35 @@ func (m *membership) fatal(e kafka.Error) error {
 			"stop the other instance, or give each its own --consumer_group_id (%w)", m.group, e)
 	}
 	return fmt.Errorf("Kafka consumer failed: %w", e)
+}
+
+// mayReplaceFenced decides whether consumer index, fenced out of the
+// group, may be replaced by a new client. Only after trouble with the
+// group (troubled: its session expired, or the broker could not be
+// reached lately): librdkafka then forgets the consumer's member id, and a
+// heartbeat or commit it sends before it has rejoined is fenced by its own
+// earlier membership, which still holds the group.instance.id. A consumer
+// fenced without such trouble was replaced by another process that uses
+// the same group.instance.id, and one of the two must stop.
+func (m *membership) mayReplaceFenced(index int, troubled bool) bool {
+	if !troubled {
+		return false
+	}
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rejoins == nil {
+		m.rejoins = make(map[int][]time.Time)
+	}
+	recent := slices.DeleteFunc(m.rejoins[index], func(t time.Time) bool { return now.Sub(t) > rejoinWindow })
+	if len(recent) >= maxRejoins {
+		m.log.Debugf("consumer %d fenced again after %d replacements within %v", index, maxRejoins, rejoinWindow)
+		return false
+	}
+	m.rejoins[index] = append(recent, now)
+	m.log.Warnf("consumer %d was fenced out of consumer group %q by its own earlier membership after trouble "+
+		"reaching the broker; it rejoins with a new client", index, m.group)
+	return true
 }
 
 // watch checks the group after the consumers' first assignment (the

@@ -5,8 +5,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/sirupsen/logrus"
 )
 
 func TestInstanceID(t *testing.T) {
@@ -54,10 +56,11 @@ func TestStaticBase(t *testing.T) {
 	}{
 		{"fresh group", false, nil, "", false},
 		{"fresh group, set in file", false, map[string]string{"group.instance.id": "lab"}, "", false},
-		{"fixed group", true, nil, "", false},
+		{"fixed group", true, nil, "DataFileDownloadDirectory-pc1-g", true},
 		{"auto", true, map[string]string{"group.instance.id": "auto"}, "DataFileDownloadDirectory-pc1-g", true},
 		{"set in file", true, map[string]string{"group.instance.id": "lab"}, "lab", true},
-		{"empty in file", true, map[string]string{"group.instance.id": " "}, "", false},
+		{"empty in file", true, map[string]string{"group.instance.id": " "}, "DataFileDownloadDirectory-pc1-g", true},
+		{"turned off", true, map[string]string{"group.instance.id": "None"}, "", false},
 	}
 	for _, tt := range tests {
 		base, on := staticBase(Config{GroupID: "g", StaticMembership: tt.static, Kafka: tt.kafka}, "pc1")
@@ -94,5 +97,29 @@ func TestOtherMembers(t *testing.T) {
 		if len(others) != tt.others || extra != tt.extra {
 			t.Errorf("%s: %d others and %d extra, want %d and %d", tt.name, len(others), extra, tt.others, tt.extra)
 		}
+	}
+}
+
+// A fenced consumer is replaced only after trouble with the group (its own
+// earlier membership fenced it), and only a few times within the window.
+func TestMayReplaceFenced(t *testing.T) {
+	m := newMembership(Config{GroupID: "g", Consumers: 2, Kafka: map[string]string{}, StaticMembership: true}, logrus.NewEntry(logrus.New()))
+	if m.mayReplaceFenced(1, false) {
+		t.Error("replaced a consumer that another process fenced")
+	}
+	for i := range maxRejoins {
+		if !m.mayReplaceFenced(1, true) {
+			t.Fatalf("replacement %d after trouble refused", i+1)
+		}
+	}
+	if m.mayReplaceFenced(1, true) {
+		t.Errorf("replaced a consumer more than %d times within %v", maxRejoins, rejoinWindow)
+	}
+	if !m.mayReplaceFenced(0, true) {
+		t.Error("another consumer's replacements counted against this one")
+	}
+	m.rejoins[1][0] = time.Now().Add(-rejoinWindow - time.Second)
+	if !m.mayReplaceFenced(1, true) {
+		t.Error("a replacement older than the window still counted")
 	}
 }

@@ -41,6 +41,13 @@ func (o *outage) begin() bool {
 	return true
 }
 
+// recent says whether an outage is on record or ended less than within ago.
+func (o *outage) recent(within time.Duration) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.since.IsZero() || (!o.ended.IsZero() && time.Since(o.ended) < within)
+}
+
 func (o *outage) active() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -27,3 +27,22 @@ func TestOutageQuietAfterEnd(t *testing.T) {
 		t.Fatal("an outage after the quiet period was not taken")
 	}
 }
+
+func TestOutageRecent(t *testing.T) {
+	var o outage
+	if o.recent(time.Minute) {
+		t.Fatal("no outage yet, but recent")
+	}
+	o.begin()
+	if !o.recent(time.Minute) {
+		t.Fatal("an outage in progress is not recent")
+	}
+	o.end()
+	if !o.recent(time.Minute) {
+		t.Fatal("an outage that just ended is not recent")
+	}
+	o.ended = time.Now().Add(-2 * time.Minute)
+	if o.recent(time.Minute) {
+		t.Fatal("an outage that ended two minutes ago is recent within one")
+	}
+}

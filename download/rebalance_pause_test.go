@@ -119,6 +119,7 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 	}
 
 	full.Store(false)
+	healed := time.Now()
 	WaitFor(t, "every file once the disk works again", time.Minute, func() bool {
 		for rel, data := range files {
 			got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(rel)))
@@ -128,6 +129,7 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 		}
 		return true
 	})
+	t.Logf("%d files complete %s after the disk works again", len(files), time.Since(healed).Round(100*time.Millisecond))
 }
 
 // joinAndLeave makes another member of the group that stays until it has

@@ -29,9 +29,9 @@ func groupConfig(t *testing.T, sessionMS int, extra string) string {
 }
 
 // TestRestartAfterKillStaticMembership measures the time from restarting a
-// killed program to its first file, with static membership
-// (group.instance.id = auto in the config file, with a fixed
-// --consumer_group_id) and without it (the default). Without it, the killed program's members keep
+// killed program to its first file, with static membership (the default
+// with a fixed --consumer_group_id) and without it (group.instance.id =
+// none in the config file). Without it, the killed program's members keep
 // their partitions until their session times out. $DFDD_SESSION_TIMEOUT_MS
 // sets the session timeout (10000 here; librdkafka's default is 45000).
 func TestRestartAfterKillStaticMembership(t *testing.T) {
@@ -45,8 +45,8 @@ func TestRestartAfterKillStaticMembership(t *testing.T) {
 	session := time.Duration(sessionMS) * time.Millisecond
 	took := map[string]time.Duration{}
 	for _, mode := range []struct{ name, extra string }{
-		{"static", "group.instance.id = auto\n"},
-		{"dynamic", ""},
+		{"static", ""},
+		{"dynamic", "group.instance.id = none\n"},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			topic, _ := setup(t, 4)
@@ -96,7 +96,7 @@ func TestRestartAfterKillStaticMembership(t *testing.T) {
 // fences the older one, which stops with an error that says what to do.
 func TestSecondInstanceSameGroupFencesFirst(t *testing.T) {
 	topic, _ := setup(t, 2)
-	cfg := groupConfig(t, 6000, "group.instance.id = auto\n")
+	cfg := groupConfig(t, 6000, "")
 	group := "twice-" + topic
 	data := randomData(43, 100_000)
 	produce(t, topic, uploadtest.FileChunks(data, "a.bin", 65536, uploadtest.Options{}))

@@ -154,7 +154,7 @@ func TestBrokerRestart(t *testing.T) {
 
 	stopCleanly(t, p, out, stopWatch, watchErr)
 	for _, line := range strings.Split(p.Output(), "\n") {
-		if strings.Contains(line, outageWords) || strings.Contains(line, backWords) {
+		if strings.Contains(line, outageWords) || strings.Contains(line, backWords) || strings.Contains(line, "by its own earlier membership") {
 			t.Logf("reported: %s", line)
 		}
 	}
