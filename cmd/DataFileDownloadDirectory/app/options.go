@@ -406,7 +406,12 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
                             files half received. "create_new" makes a fresh
                             id for this run and logs it. When this option is
                             not given, the config file's group.id is used if
-                            it has one. (default = create_new)
+                            it has one. With a fixed id the consumers are
+                            static members of the group, so that a restarted
+                            program gets its partitions back at once;
+                            group.instance.id = none in the config file's
+                            [consumer] section turns that off.
+                            (default = create_new)
   --download_regex REGEX    rebuild only the files whose relative path matches
                             REGEX; messages of other files are read and
                             skipped. The path uses forward slashes on every
