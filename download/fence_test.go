@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
@@ -30,59 +29,21 @@ import (
 
 // fencingRun is a downloader with one static consumer on a topic of its own.
 type fencingRun struct {
-	t      *testing.T
-	d      *Downloader
-	topic  string
-	out    string
-	logged *lockedBuffer
-	done   chan struct{} // closed when Run has returned err
-	err    error
+	*loggedRun
+	t     *testing.T
+	topic string
+	out   string
 }
 
 func startFencingRun(t *testing.T) *fencingRun {
 	kafkatest.Require(t)
-	r := &fencingRun{t: t, topic: fmt.Sprintf("fenced_%d", time.Now().UnixNano()), out: t.TempDir(), logged: &lockedBuffer{}, done: make(chan struct{})}
+	r := &fencingRun{t: t, topic: fmt.Sprintf("fenced_%d", time.Now().UnixNano()), out: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), r.topic, 2); err != nil {
 		t.Fatal(err)
 	}
-	logger := logrus.New()
-	logger.SetLevel(logrus.DebugLevel)
-	logger.SetOutput(r.logged)
-	var err error
-	r.d, err = New(Config{
-		OutputDir:        r.out,
-		Topic:            r.topic,
-		Consumers:        1,
-		GroupID:          "g-" + r.topic,
-		StaticMembership: true,
-		Kafka: map[string]string{
-			"bootstrap.servers":  kafkatest.Bootstrap(),
-			"auto.offset.reset":  "earliest",
-			"session.timeout.ms": "6000",
-		},
-		CommitInterval: 200 * time.Millisecond,
-	}, logrus.NewEntry(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	go func() {
-		r.err = r.d.Run(runCtx)
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-r.done:
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return within 30 s of cancellation")
-		}
-		if t.Failed() {
-			t.Logf("downloader log:\n%s", r.logged.String())
-		}
-	})
+	r.loggedRun = startLogged(t, r.out, r.topic, "g-"+r.topic, true)
 	r.arrives("before.bin", 1)
 	return r
 }
@@ -134,11 +95,7 @@ func TestFencedAfterExpiredSessionRejoins(t *testing.T) {
 	r.d.sessionLost[0].Store(true)
 	r.twin(func() bool { return strings.Contains(r.logged.String(), "by its own earlier membership") })
 	r.arrives("after.bin", 2)
-	select {
-	case <-r.done:
-		t.Fatalf("the downloader stopped: %v", r.err)
-	default:
-	}
+	r.running(t)
 }
 
 func TestFencedByAnotherProcessStops(t *testing.T) {

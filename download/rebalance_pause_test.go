@@ -15,14 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
@@ -65,54 +63,19 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 	}
 
 	out := t.TempDir()
-	logger := logrus.New()
-	logger.SetLevel(logrus.DebugLevel)
-	var logged lockedBuffer
-	logger.SetOutput(&logged)
-	d, err := New(Config{
-		OutputDir: out,
-		Topic:     topic,
-		Consumers: 1,
-		GroupID:   group,
-		Kafka: map[string]string{
-			"bootstrap.servers":  kafkatest.Bootstrap(),
-			"auto.offset.reset":  "earliest",
-			"session.timeout.ms": "6000",
-		},
-		CommitInterval: 200 * time.Millisecond,
-	}, logrus.NewEntry(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	defer func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not return within 30 s of cancellation")
-		}
-		if t.Failed() {
-			t.Logf("downloader log:\n%s", logged.String())
-		}
-	}()
+	r := startLogged(t, out, topic, group, false)
 
 	// Every partition has refused a chunk and retried a few times: by
 	// then the retry delay is seconds, so the partitions are paused.
 	WaitFor(t, "every partition to be paused", time.Minute, func() bool {
-		return strings.Count(logged.String(), "retried in 2s") >= 4
+		return strings.Count(r.logged.String(), "retried in 2s") >= 4
 	})
 
 	// A second member joins and leaves again: two rebalances, after which
 	// the downloader has every partition again.
 	joinAndLeave(t, group, topic)
 	WaitFor(t, "the partitions to come back", time.Minute, func() bool {
-		return strings.Count(logged.String(), "assigned partitions [0,1,2,3]") >= 2
+		return strings.Count(r.logged.String(), "assigned partitions [0,1,2,3]") >= 2
 	})
 	if refused.Load() == 0 {
 		t.Fatal("the disk refused nothing")
@@ -130,6 +93,7 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 		return true
 	})
 	t.Logf("%d files complete %s after the disk works again", len(files), time.Since(healed).Round(100*time.Millisecond))
+	r.running(t)
 }
 
 // joinAndLeave makes another member of the group that stays until it has
@@ -159,37 +123,5 @@ func joinAndLeave(t *testing.T, group, topic string) {
 		if time.Now().After(deadline) {
 			t.Fatal("the second member got no partitions within a minute")
 		}
-	}
-}
-
-// lockedBuffer is a log destination that the test may read while the
-// downloader writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// WaitFor polls until cond holds or the deadline passes. Exported for the
-// package's external tests, in a test file only.
-func WaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
