@@ -48,14 +48,23 @@ func startFencingRun(t *testing.T) *fencingRun {
 	return r
 }
 
-// arrives uploads a file and waits for it.
+// arrives uploads a file and waits for it. An upload that gets no answer
+// is tried again: a broker that was just frozen (frozen_test.go) can leave
+// a producer waiting for its delivery reports, while a new one succeeds.
 func (r *fencingRun) arrives(name string, seed uint64) {
 	r.t.Helper()
 	data := randomBytes(seed, 50_000)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := uploadtest.Produce(ctx, kafkatest.Bootstrap(), r.topic, uploadtest.FileChunks(data, name, 8192, uploadtest.Options{})); err != nil {
-		r.t.Fatal(err)
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := uploadtest.Produce(ctx, kafkatest.Bootstrap(), r.topic, uploadtest.FileChunks(data, name, 8192, uploadtest.Options{}))
+		cancel()
+		if err == nil {
+			break
+		}
+		if attempt == 3 {
+			r.t.Fatalf("upload %s: %v", name, err)
+		}
+		r.t.Logf("upload %s, attempt %d: %v; trying again", name, attempt, err)
 	}
 	WaitFor(r.t, name, time.Minute, func() bool {
 		got, err := os.ReadFile(filepath.Join(r.out, name))

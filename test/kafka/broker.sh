@@ -210,12 +210,13 @@ XML
 	echo "127.0.0.1:${sport}" >"$run/bootstrap_sasl"
 	echo "127.0.0.1:${tport}" >"$run/bootstrap_ssl"
 	# A Kafka Uuid is 16 random bytes in unpadded base64url; making it here
-	# saves a JVM start.
+	# saves a JVM start. One in 64 starts with "-", which the tool would take
+	# for an option unless it is joined to its name with "=".
 	local cluster
 	cluster="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 	java -Xmx256m -XX:TieredStopAtLevel=1 -Djava.io.tmpdir="$run/tmp" \
 		-Dlog4j2.configurationFile="$run/log4j2.xml" -Dkafka.logs.dir="$run/logs" \
-		-cp "$lib/*" kafka.tools.StorageTool format -t "$cluster" -c "$run/server.properties" \
+		-cp "$lib/*" kafka.tools.StorageTool format --cluster-id="$cluster" -c "$run/server.properties" \
 		>"$run/logs/format.log" 2>&1 ||
 		{
 			cat "$run/logs/format.log" >&2
