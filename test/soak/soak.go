@@ -352,9 +352,8 @@ func upload(ctx context.Context, o *Options, seed uint64, base []byte, mu *sync.
 	}
 }
 
-// progress changes whenever the program stores or publishes data: the
-// bytes in the state folder and the files verified.
-// halfJournaled tells whether some partial file's journal lists chunks.
+// halfJournaled tells whether the journal of a file still being received
+// lists chunks.
 func halfJournaled(out string) bool {
 	dir := filepath.Join(out, ".datafiledownloaddirectory", "partial")
 	ents, _ := os.ReadDir(dir)
@@ -362,14 +361,18 @@ func halfJournaled(out string) bool {
 		if !strings.HasSuffix(e.Name(), ".journal") {
 			continue
 		}
+		// Chunks recorded and no "f" line: a finished file's journal stays
+		// until the next barrier, and a kill then resumes nothing.
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err == nil && (bytes.HasPrefix(b, []byte("c ")) || bytes.Contains(b, []byte("\nc "))) {
+		if err == nil && bytes.Contains(b, []byte("\nc ")) && !bytes.Contains(b, []byte("\nf ")) {
 			return true
 		}
 	}
 	return false
 }
 
+// progress changes whenever the program stores or publishes data: the
+// bytes in the state folder and the files verified.
 func progress(out string, w *watcher) [2]int64 {
 	var n int64
 	ents, _ := os.ReadDir(filepath.Join(out, ".datafiledownloaddirectory", "partial"))
