@@ -95,7 +95,7 @@ func (ta *testAssembler) mustSync() {
 	}
 }
 
-func assertFile(t *testing.T, path string, want []byte) {
+func assertFile(t testing.TB, path string, want []byte) {
 	t.Helper()
 	got, err := os.ReadFile(path)
 	if err != nil {
@@ -114,7 +114,7 @@ func assertMissing(t *testing.T, path string) {
 }
 
 // assertNoPartialData checks that nothing of finished files is left behind.
-func assertNoPartialData(t *testing.T, dir string) {
+func assertNoPartialData(t testing.TB, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(dir, partialDir))
 	if err != nil {
@@ -122,6 +122,21 @@ func assertNoPartialData(t *testing.T, dir string) {
 	}
 	for _, e := range entries {
 		t.Errorf("left behind in the state folder: %s", e.Name())
+	}
+}
+
+// assertAllPublished makes the assembler's state durable and checks that
+// every file of want was published whole, counted, and nothing is left in
+// the state folder.
+func (ta *testAssembler) assertAllPublished(want map[string][]byte) {
+	ta.t.Helper()
+	ta.mustSync()
+	for rel, data := range want {
+		assertFile(ta.t, filepath.Join(ta.dir, filepath.FromSlash(rel)), data)
+	}
+	assertNoPartialData(ta.t, ta.dir)
+	if n := ta.stats.filesCompleted.Load(); n != int64(len(want)) {
+		ta.t.Fatalf("filesCompleted = %d, want %d", n, len(want))
 	}
 }
 

@@ -77,14 +77,7 @@ func TestAssemblerConcurrentConsumers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	a.mustSync()
-	for rel, data := range want {
-		assertFile(t, filepath.Join(dir, filepath.FromSlash(rel)), data)
-	}
-	assertNoPartialData(t, dir)
-	if n := a.stats.filesCompleted.Load(); n != int64(len(want)) {
-		t.Fatalf("filesCompleted = %d, want %d", n, len(want))
-	}
+	a.assertAllPublished(want)
 	if got := a.retainedBytes.Load(); got != 0 {
 		t.Fatalf("%d bytes still retained", got)
 	}

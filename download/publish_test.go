@@ -61,12 +61,5 @@ func TestAssemblerPublishesSmallFilesInBatches(t *testing.T) {
 			t.Fatalf("%s: outcome %v, error %v", rel, out, err)
 		}
 	}
-	a.mustSync()
-	for rel, data := range want {
-		assertFile(t, filepath.Join(dir, filepath.FromSlash(rel)), data)
-	}
-	assertNoPartialData(t, dir)
-	if n := a.stats.filesCompleted.Load(); n != int64(len(want)) {
-		t.Fatalf("filesCompleted = %d, want %d", n, len(want))
-	}
+	a.assertAllPublished(want)
 }
