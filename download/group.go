@@ -18,23 +18,23 @@ import (
 // 50 MiB fetches). With a small queue, librdkafka's default one-second
 // pause after the queue fills (fetch.queue.backoff.ms) would cut throughput
 // by two thirds (measured: 256 MiB in 5.6 s instead of 1.4 s), so the pause
-// is short.
-//
-// A broker that was unresponsive for a while (a paused VM, a long GC
-// pause) can be left out of a metadata response while its controller
-// fences and unfences it; librdkafka then forgets that broker and, knowing
-// no other, waits metadata.recovery.rebootstrap.trigger.ms (5 minutes by
-// default) before it goes back to bootstrap.servers: a stall of minutes
-// after the broker is back (found by freezing the test broker with
-// SIGSTOP). The shorter trigger costs nothing while a broker answers.
-//
-// A config file may still set any of them.
+// is short. A config file may still set any of them.
 var consumerDefaults = map[string]string{
 	"queued.max.messages.kbytes":               "16384",
 	"fetch.max.bytes":                          "16777216",
 	"fetch.queue.backoff.ms":                   "10",
-	"metadata.recovery.rebootstrap.trigger.ms": "15000",
+	"metadata.recovery.rebootstrap.trigger.ms": RebootstrapTriggerMS,
 }
+
+// RebootstrapTriggerMS is this program's metadata.recovery.rebootstrap
+// .trigger.ms for every Kafka client. A broker that was unresponsive for a
+// while (a paused VM, a long GC pause) can be left out of a metadata
+// response while its controller fences and unfences it; librdkafka then
+// forgets that broker and, knowing no other, waits this long (5 minutes by
+// default) before it goes back to bootstrap.servers: a stall of minutes
+// after the broker is back (found by freezing the test broker with
+// SIGSTOP). The shorter trigger costs nothing while a broker answers.
+const RebootstrapTriggerMS = "15000"
 
 const (
 	defaultCommitInterval = time.Second

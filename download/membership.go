@@ -76,6 +76,7 @@ func newMembership(cfg Config, log *logrus.Entry) *membership {
 		kafka:      cfg.Kafka,
 		log:        log,
 		rebalanced: make(chan struct{}, 1),
+		rejoins:    make(map[int][]time.Time),
 	}
 	m.describeGroup = cfg.DescribeGroup
 	if m.describeGroup == nil {
@@ -177,9 +178,6 @@ func (m *membership) mayReplaceFenced(index int, troubled bool) bool {
 	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.rejoins == nil {
-		m.rejoins = make(map[int][]time.Time)
-	}
 	recent := slices.DeleteFunc(m.rejoins[index], func(t time.Time) bool { return now.Sub(t) > rejoinWindow })
 	if len(recent) >= maxRejoins {
 		m.log.Debugf("consumer %d fenced again after %d replacements within %v", index, maxRejoins, rejoinWindow)

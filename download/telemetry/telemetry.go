@@ -209,10 +209,7 @@ func newSender(what string, d *Destination, log *logrus.Entry) (*sender, error) 
 		// that is older only blocks the queue.
 		"message.timeout.ms": "60000",
 		"linger.ms":          "100",
-		// After a broker froze, librdkafka may know no broker and return to
-		// bootstrap.servers only after 5 minutes by default (see
-		// consumerDefaults in download/group.go).
-		"metadata.recovery.rebootstrap.trigger.ms": "15000",
+		"metadata.recovery.rebootstrap.trigger.ms": download.RebootstrapTriggerMS,
 	}
 	for k, v := range d.Kafka {
 		if strings.HasPrefix(k, "go.") {
