@@ -1,4 +1,4 @@
-"""Writes kafkacrypto/testdata/vectors.json: reference values computed with
+"""Writes kafkacrypto/testdata/vectors.json (and node/, a provisioned consumer node): reference values computed with
 libsodium (through pysodium) and kafkacrypto's own classes, for the Go
 package's unit tests. Re-running gives new random keys; every vector is
 checked here with kafkacrypto itself before it is written.
@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,6 +176,12 @@ def main():
     out = pathlib.Path(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
         cases, exchange = chain_and_exchange_vectors(tmp)
+        # The consumer node whose request the exchange vector answers, for
+        # the Go tests that load node files (throwaway keys).
+        node = out.parent / "node"
+        shutil.rmtree(node, ignore_errors=True)
+        shutil.copytree(pathlib.Path(tmp) / "nodes" / "cons", node / "cons")
+        shutil.copy(pathlib.Path(tmp) / "root.json", node / "root.json")
     data = {"generator": "test/python/kc_vectors.py", "blake2b_salt_personal": blake2b_vectors(),
             "values": value_vectors(), "chains": cases, "exchange": exchange}
     out.write_text(json.dumps(data, indent=1) + "\n")
