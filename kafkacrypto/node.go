@@ -25,7 +25,7 @@ type Node struct {
 	lists      trustLists
 	maxAge     float64 // how long requests are valid, seconds
 
-	separator                   string
+	separator                          string
 	suffixReqs, suffixSubs, suffixKeys string
 	// direct: the chain allows asking producers directly on <root>.reqs
 	// (key-encrypt-request), not only through a controller on .subs.
