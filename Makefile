@@ -74,7 +74,7 @@ test: deps kafka-lib python-venv lint build windows
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./download/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
 # Issue 7's benchmark at full size (about half an hour; not part of `make
 # test`): bare consumer vs this program vs the Python original, medians of 3.

@@ -24,12 +24,12 @@ import (
 	kservice "github.com/kardianos/service"
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/config"
 	"github.com/openmsi/datafiledownloaddirectory/console"
 	"github.com/openmsi/datafiledownloaddirectory/download"
-	"github.com/openmsi/datafiledownloaddirectory/download/config"
-	"github.com/openmsi/datafiledownloaddirectory/download/telemetry"
 	"github.com/openmsi/datafiledownloaddirectory/installer"
 	"github.com/openmsi/datafiledownloaddirectory/service"
+	"github.com/openmsi/datafiledownloaddirectory/telemetry"
 )
 
 // Version and Commit are set at build time (see the Makefile) with

@@ -11,8 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
+	"github.com/openmsi/datafiledownloaddirectory/config"
 	"github.com/openmsi/datafiledownloaddirectory/download"
-	"github.com/openmsi/datafiledownloaddirectory/download/config"
 	"github.com/openmsi/datafiledownloaddirectory/installer"
 )
 
