@@ -7,8 +7,8 @@ export CGO_ENABLED := 1
 GO ?= go
 VERSION ?= $(shell cat VERSION 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Version=$(VERSION) \
-           -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Commit=$(COMMIT)
+LDFLAGS := -X github.com/openmsi/datafiledownloaddirectory/internal/about.Version=$(VERSION) \
+           -X github.com/openmsi/datafiledownloaddirectory/internal/about.Commit=$(COMMIT)
 BIN := bin/DataFileDownloadDirectory
 VENV := $(CURDIR)/build/venv
 # How long each fuzz target runs in `make test` (issue 3 asks for about
