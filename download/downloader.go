@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/kafkacrypto"
 )
 
 // Config is everything one download needs. The command line and the config
@@ -45,6 +46,9 @@ type Config struct {
 	// this process; a program should run it in a child process instead,
 	// see DescribeGroup.
 	DescribeGroup GroupDescriber
+	// Crypto, when set, decrypts KafkaCrypto-encrypted messages
+	// (encrypted.go).
+	Crypto *CryptoConfig
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -70,6 +74,14 @@ type Downloader struct {
 	// credentialsFailed: the broker refused our credentials or TLS
 	// failed (auth.go).
 	credentialsFailed atomic.Bool
+
+	// crypto decrypts messages of encrypted topics; nil for plain ones.
+	crypto *decrypter
+	// keyClient is the key exchange crypto uses (nil in tests that give
+	// their own key source).
+	keyClient *kafkacrypto.Client
+	// runCtx ends when Run stops; messages waiting for a key give up.
+	runCtx context.Context
 }
 
 // New checks the configuration, opens the output folder and recovers the
@@ -98,6 +110,14 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
+	}
+	if cfg.Crypto != nil {
+		if d.keyClient, err = kafkacrypto.NewClient(cfg.Crypto.Node, cfg.Topic, cfg.Crypto.Kafka, log); err != nil {
+			d.asm.close()
+			root.Close()
+			return nil, err
+		}
+		d.useKeys(d.keyClient, cfg.Crypto.KeyWait)
 	}
 	return d, nil
 }
@@ -139,6 +159,25 @@ func (d *Downloader) Run(ctx context.Context) error {
 	// manager restarts the whole program.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.runCtx = ctx
+	var cryptoDone sync.WaitGroup
+	if d.crypto != nil {
+		// The key exchange and the recovery of saved messages end with
+		// the consumers; Run waits for them.
+		defer cryptoDone.Wait()
+		defer cancel()
+		kick := make(chan struct{}, 1)
+		if d.keyClient != nil {
+			d.keyClient.OnKeys = func([]kafkacrypto.KeyIndex) {
+				select {
+				case kick <- struct{}{}:
+				default:
+				}
+			}
+			cryptoDone.Go(func() { d.keyClient.Run(ctx) })
+		}
+		cryptoDone.Go(func() { d.runRecovery(ctx, d.crypto.keys, kick) })
+	}
 	errs := make([]error, len(consumers))
 	var wg sync.WaitGroup
 	// The membership watcher ends with the consumers: a description in
@@ -169,16 +208,20 @@ func (d *Downloader) Status() Status {
 	files, recent := d.asm.progress()
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return Status{
-		Start:             d.start,
-		MessagesRead:      d.stats.messagesRead.Load(),
-		MessagesProcessed: d.stats.messagesProcessed.Load(),
-		MessagesSkipped:   d.stats.messagesSkipped.Load(),
-		MessagesInvalid:   d.stats.messagesInvalid.Load(),
-		BytesRead:         d.stats.bytesRead.Load(),
-		BytesProcessed:    d.stats.bytesProcessed.Load(),
-		FilesCompleted:    d.stats.filesCompleted.Load(),
-		FilesHashMismatch: d.stats.filesMismatched.Load(),
-		InProgress:        files,
-		RecentlyCompleted: recent,
+		Start:                 d.start,
+		MessagesRead:          d.stats.messagesRead.Load(),
+		MessagesProcessed:     d.stats.messagesProcessed.Load(),
+		MessagesSkipped:       d.stats.messagesSkipped.Load(),
+		MessagesInvalid:       d.stats.messagesInvalid.Load(),
+		BytesRead:             d.stats.bytesRead.Load(),
+		BytesProcessed:        d.stats.bytesProcessed.Load(),
+		Encrypted:             d.crypto != nil,
+		MessagesDecrypted:     d.stats.messagesDecrypted.Load(),
+		MessagesUndecryptable: d.stats.messagesUndecryptable.Load(),
+		MessagesRecovered:     d.stats.messagesRecovered.Load(),
+		FilesCompleted:        d.stats.filesCompleted.Load(),
+		FilesHashMismatch:     d.stats.filesMismatched.Load(),
+		InProgress:            files,
+		RecentlyCompleted:     recent,
 	}
 }

@@ -143,6 +143,9 @@ func (c *consumer) onMessage(m *kafka.Message) {
 		return
 	}
 	err := c.d.process(m, c.log)
+	if errors.Is(err, errStopping) {
+		return // not handled: read again after the restart
+	}
 	if err == nil {
 		if r, ok := c.retries[p]; ok {
 			delete(c.retries, p)
@@ -315,9 +318,29 @@ func (c *consumer) onError(e kafka.Error) error {
 }
 
 // process handles one message. It returns an error only when the message
-// must be read again (storage trouble); bad input is logged and skipped.
+// must be read again (storage trouble, or the program stops while it waits
+// for its key: errStopping); bad input is logged and skipped.
 func (d *Downloader) process(m *kafka.Message, log *logrus.Entry) error {
 	d.stats.messagesRead.Add(1)
+	if d.crypto != nil {
+		var err error
+		if m, err = d.decrypt(d.runCtx, m, log); err != nil {
+			if errors.Is(err, errSavedEncrypted) {
+				return nil
+			}
+			d.stats.messagesRead.Add(-1) // it will be read again
+			return err
+		}
+	}
+	err := d.handle(m, log)
+	if err != nil {
+		d.stats.messagesRead.Add(-1) // it will be read again
+	}
+	return err
+}
+
+// handle decodes a plain chunk message and stores its chunk.
+func (d *Downloader) handle(m *kafka.Message, log *logrus.Entry) error {
 	chunk, paths, err := d.parse(m)
 	if err != nil {
 		d.invalid(m, log, err)
@@ -332,7 +355,6 @@ func (d *Downloader) process(m *kafka.Message, log *logrus.Entry) error {
 	if err != nil {
 		var se *storageError
 		if errors.As(err, &se) {
-			d.stats.messagesRead.Add(-1) // it will be read again
 			d.stats.bytesRead.Add(-int64(len(chunk.Data)))
 			return err
 		}

@@ -20,6 +20,15 @@ type Status struct {
 	BytesRead      int64
 	BytesProcessed int64
 
+	// Encrypted topics: Encrypted says decryption is on; MessagesDecrypted
+	// counts messages decrypted as read, MessagesUndecryptable those written
+	// to ENCRYPTED_MESSAGES/ (not counted as processed), MessagesRecovered
+	// those decrypted from there later.
+	Encrypted             bool
+	MessagesDecrypted     int64
+	MessagesUndecryptable int64
+	MessagesRecovered     int64
+
 	FilesCompleted    int64
 	FilesHashMismatch int64
 	InProgress        []FileProgress

@@ -53,6 +53,9 @@ func (k KeyIndex) String() string {
 	return fmt.Sprint(k.raw)
 }
 
+// ID identifies the key index (for maps); it is not for display.
+func (k KeyIndex) ID() string { return k.id }
+
 // IsZero reports whether k is the zero KeyIndex.
 func (k KeyIndex) IsZero() bool { return k.id == "" }
 

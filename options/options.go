@@ -51,6 +51,9 @@ type Options struct {
 	LogTopic           string
 	LogProgramID       string
 	LogSeconds         int
+	// KeyWaitSeconds is how long messages of an encrypted topic wait for
+	// their key (per key index) before they go to ENCRYPTED_MESSAGES/.
+	KeyWaitSeconds int
 	// ServiceName is appended to the default program id when the program
 	// runs as a service, so that two services on one host stay apart. The
 	// service verbs set it; the console mode leaves it empty.
@@ -133,6 +136,8 @@ func Parse(args []string, mode Mode) (*Options, error) {
 	fs.StringVar(&o.LogProgramID, "log_program_id", "", "")
 	fs.Var(&intValue{p: &o.LogSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "log_interval_secs", "")
 	o.LogSeconds = 60
+	fs.Var(&intValue{p: &o.KeyWaitSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "max_initial_wait_per_decrypt", "")
+	o.KeyWaitSeconds = 60
 	if mode != ConsoleMode {
 		fs.StringVar(&o.ServiceName, "service_name", DefaultServiceName, "")
 	}
@@ -454,6 +459,12 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
   --log_program_id ID       log messages have the key ID_log.
                             (default = this computer's host name)
   --log_interval_secs N     seconds between log messages. (default = 60)
+  --max_initial_wait_per_decrypt N
+                            encrypted topics ([kafkacrypto] in the config
+                            file): seconds the messages of one key wait for
+                            it before they are written to
+                            OUTPUT_DIR/ENCRYPTED_MESSAGES/, from where they
+                            are decrypted when the key comes. (default = 60)
   --version                 print the versions of this program, Go and
                             librdkafka
   -h, --help                print this help

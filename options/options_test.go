@@ -26,6 +26,7 @@ func TestParseArgsDefaults(t *testing.T) {
 		// Off unless their topics are given; the original's intervals.
 		HeartbeatSeconds: 900,
 		LogSeconds:       60,
+		KeyWaitSeconds:   60,
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("got  %+v\nwant %+v", *o, want)
