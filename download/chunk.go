@@ -35,9 +35,9 @@ type Chunk struct {
 	Mtime     float64 // seconds since the epoch; 0 when unknown
 }
 
-// ErrEncrypted marks a KafkaCrypto-encrypted value, which this program
-// cannot read yet.
-var ErrEncrypted = errors.New("value is encrypted with KafkaCrypto; encrypted topics are not supported yet")
+// ErrEncrypted marks a KafkaCrypto-encrypted value read without
+// decryption: the config file has no [kafkacrypto] section.
+var ErrEncrypted = errors.New("value is encrypted with KafkaCrypto; to decrypt it, the config file needs a [kafkacrypto] section naming this computer's KafkaCrypto node (see docs/kafkacrypto.md)")
 
 // DecodeChunk decodes a chunk message value in OpenMSIStream's 9- or
 // 10-item MessagePack layout. It accepts str where bin is expected and the
