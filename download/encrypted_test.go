@@ -2,6 +2,8 @@ package download
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"context"
 	"os"
 	"path/filepath"
@@ -71,6 +73,7 @@ func cryptoDownloader(t *testing.T, wait time.Duration) (*Downloader, *fakeKeys,
 	logs := &bytes.Buffer{}
 	logger := logrus.New()
 	logger.SetOutput(logs)
+	logger.SetLevel(logrus.DebugLevel)
 	d, err := New(Config{OutputDir: out, Topic: "lab", GroupID: "g", Consumers: 1}, logrus.NewEntry(logger))
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +209,12 @@ func TestKeyLateSavedThenRecovered(t *testing.T) {
 	}
 	if st := d.Status(); st.MessagesRecovered != int64(len(msgs)) {
 		t.Errorf("recovered %d", st.MessagesRecovered)
+	}
+	// No key material in the log, at any level.
+	for _, secret := range []string{hex.EncodeToString(testSecret), string(testSecret), base64.StdEncoding.EncodeToString(testSecret)} {
+		if strings.Contains(logs.String(), secret) {
+			t.Error("the topic secret appears in the log")
+		}
 	}
 }
 
