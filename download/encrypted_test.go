@@ -2,9 +2,9 @@ package download
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
