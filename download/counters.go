@@ -10,6 +10,4 @@ type counters struct {
 	messagesInvalid   atomic.Int64
 	bytesRead         atomic.Int64
 	bytesProcessed    atomic.Int64
-	filesCompleted    atomic.Int64
-	filesMismatched   atomic.Int64
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 )
 
 // Config is everything one download needs. The command line and the config
@@ -40,6 +41,10 @@ type Config struct {
 	// partitions back at once instead of after the session timeout. For
 	// groups that outlive a run; see membership.go.
 	StaticMembership bool
+	// ExpireAfter is how long an unfinished file waits for its next chunk
+	// before its partial data is removed (0: storage.DefaultExpiry;
+	// negative: forever).
+	ExpireAfter time.Duration
 	// DescribeGroup lists the group's members for the check that no other
 	// program shares the group (membership.go). nil means DescribeGroup in
 	// this process; a program should run it in a child process instead,
@@ -55,7 +60,7 @@ type Downloader struct {
 	cfg   Config
 	log   *logrus.Entry
 	root  *os.Root
-	asm   *assembler
+	store *storage.Engine
 	stats counters
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
@@ -72,8 +77,9 @@ type Downloader struct {
 	credentialsFailed atomic.Bool
 }
 
-// New checks the configuration, opens the output folder and recovers the
-// in-progress state a previous run left behind. It does not contact Kafka.
+// New checks the configuration and opens the output folder and its state
+// folder. It neither contacts Kafka nor resumes unfinished files: Run does,
+// so that a service reports that it runs first.
 func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	switch {
 	case cfg.OutputDir == "":
@@ -95,7 +101,10 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
 	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
-	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
+	d.store, err = storage.Open(storage.RootFS{Root: root}, storage.Options{
+		Log: log, Windows: onWindows, ExpireAfter: cfg.ExpireAfter,
+	})
+	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
 	}
@@ -107,7 +116,11 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 // only once.
 func (d *Downloader) Run(ctx context.Context) error {
 	defer d.root.Close()
-	defer d.asm.close()
+	defer d.store.Close()
+	if err := d.store.Recover(); err != nil {
+		return fmt.Errorf("resume the files in progress in %s: %w; %s", d.cfg.OutputDir, err, storage.Hint(err))
+	}
+	d.store.StartRetries()
 
 	logs := make(chan kafka.LogEvent, 1000)
 	logsDone := make(chan struct{})
@@ -158,7 +171,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	wg.Wait()
 	cancel()
 	<-watchDone
-	if err := d.asm.sync(); err != nil {
+	if err := d.store.Barrier(); err != nil && !storage.IsDurability(err) {
 		d.log.Errorf("at shutdown: %v", err)
 	}
 	return errors.Join(errs...)
@@ -166,8 +179,10 @@ func (d *Downloader) Run(ctx context.Context) error {
 
 // Status returns a snapshot of the progress so far.
 func (d *Downloader) Status() Status {
-	files, recent := d.asm.progress()
+	files, waiting, recent := d.store.Status()
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	sort.Slice(waiting, func(i, j int) bool { return waiting[i].Path < waiting[j].Path })
+	st := d.store.Stats()
 	return Status{
 		Start:             d.start,
 		MessagesRead:      d.stats.messagesRead.Load(),
@@ -176,9 +191,13 @@ func (d *Downloader) Status() Status {
 		MessagesInvalid:   d.stats.messagesInvalid.Load(),
 		BytesRead:         d.stats.bytesRead.Load(),
 		BytesProcessed:    d.stats.bytesProcessed.Load(),
-		FilesCompleted:    d.stats.filesCompleted.Load(),
-		FilesHashMismatch: d.stats.filesMismatched.Load(),
+		FilesCompleted:    st.FilesCompleted.Load(),
+		FilesHashMismatch: st.FilesMismatched.Load(),
+		FilesRejected:     st.FilesRejected.Load(),
+		VersionsDropped:   st.VersionsDropped.Load(),
+		FilesExpired:      st.FilesExpired.Load(),
 		InProgress:        files,
+		WaitingToPublish:  waiting,
 		RecentlyCompleted: recent,
 	}
 }
