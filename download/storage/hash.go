@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding"
 	"fmt"
 	"sync"
 	"time"
@@ -152,9 +153,15 @@ func (f *partialFile) hashFromDisk(off, n int64) error {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
+	// A chunk larger than the buffer is hashed in parts; if a later part
+	// cannot be read, the hash goes back to before the chunk, so that the
+	// next attempt does not hash the first parts twice.
+	before, err := f.hasher.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("save hash state: %w", err)
+	}
 	for n > 0 {
 		k := min(n, int64(len(buf)))
-		var err error
 		for attempt := range readRetries {
 			if attempt > 0 {
 				time.Sleep(readRetryDelay)
@@ -164,6 +171,9 @@ func (f *partialFile) hashFromDisk(off, n int64) error {
 			}
 		}
 		if err != nil {
+			if rerr := f.hasher.(encoding.BinaryUnmarshaler).UnmarshalBinary(before); rerr != nil {
+				return fmt.Errorf("restore hash state: %w", rerr)
+			}
 			return trouble("read back %q to verify it: %w", f.paths.Rel, err)
 		}
 		f.hasher.Write(buf[:k])

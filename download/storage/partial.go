@@ -210,7 +210,18 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
 	if err := f.fitsLocked(c, chunkSize); err != nil {
 		return 0, err
 	}
-	if _, ok := f.have[c.Index]; ok || f.queued {
+	if f.queued {
+		return Duplicate, nil
+	}
+	if _, ok := f.have[c.Index]; ok {
+		if int64(len(f.have)) == f.total {
+			// Complete, but verifying it met storage trouble: the
+			// redelivered chunk is its next try.
+			if err := e.openLocked(f); err != nil {
+				return 0, err
+			}
+			return e.completeLocked(f)
+		}
 		return Duplicate, nil
 	}
 	if err := e.openLocked(f); err != nil {

@@ -320,7 +320,7 @@ func (e *Engine) waitLocked(f *partialFile, cause error) error {
 			"%q is complete and verified but cannot be put in place: %v; %s. It is kept in %s meanwhile, and other files go on",
 			f.dest, cause, obstacleHint(cause), PartialDir)
 	} else {
-		e.log.WithField("file", f.paths.Rel).Debugf("%q still cannot be put in place: %v", f.dest, cause)
+		e.log.WithField("file", f.paths.Rel).Debugf("%q is still blocked: %v", f.dest, cause)
 	}
 	f.waitReason = obstacleHint(cause)
 	e.mu.Lock()
