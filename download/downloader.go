@@ -50,6 +50,10 @@ type Config struct {
 	// this process; a program should run it in a child process instead,
 	// see DescribeGroup.
 	DescribeGroup GroupDescriber
+
+	// wrapFS lets this package's tests put disk trouble under the storage
+	// engine (storage.Faults).
+	wrapFS func(storage.FS) storage.FS
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -101,7 +105,11 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
 	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
-	d.store, err = storage.Open(storage.RootFS{Root: root}, storage.Options{
+	var fsys storage.FS = storage.RootFS{Root: root}
+	if cfg.wrapFS != nil {
+		fsys = cfg.wrapFS(fsys)
+	}
+	d.store, err = storage.Open(fsys, storage.Options{
 		Log: log, Windows: onWindows, ExpireAfter: cfg.ExpireAfter,
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 func TestFailedFsyncStopsForGood(t *testing.T) {
 	var fail atomic.Bool
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, sync: func(name string) error {
+		return &Faults{FS: f, FailSync: func(name string) error {
 			if fail.Load() {
 				return syscall.EIO
 			}
@@ -41,7 +41,7 @@ func TestFailedFsyncStopsForGood(t *testing.T) {
 
 func TestFailedFolderSyncStops(t *testing.T) {
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, syncDir: func(name string) error {
+		return &Faults{FS: f, FailSyncDir: func(name string) error {
 			if name == "pub" {
 				return syscall.EIO
 			}
@@ -61,7 +61,7 @@ func TestFailedFolderSyncStops(t *testing.T) {
 func TestReadErrorWhileHashingIsNeverAMismatch(t *testing.T) {
 	var failures, skip atomic.Int64
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, read: func(name string) error {
+		return &Faults{FS: f, FailRead: func(name string) error {
 			if skip.Add(-1) >= 0 {
 				return nil
 			}
@@ -88,7 +88,7 @@ func TestReadErrorWhileHashingIsNeverAMismatch(t *testing.T) {
 		t.Fatalf("read error while hashing: %v, want trouble", err)
 	}
 	failures.Store(readRetries - 1) // a transient one: retried and fine
-	te.put(chunks[5])              // redelivered: duplicate of a complete, unverified file
+	te.put(chunks[5])               // redelivered: duplicate of a complete, unverified file
 	te.barrier()
 	assertFile(t, te.path("r/f"), data)
 	if te.stats.FilesMismatched.Load() != 0 {

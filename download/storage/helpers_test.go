@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,95 +164,4 @@ func assertNoPartialData(t testing.TB, dir string) {
 	for _, e := range entries {
 		t.Errorf("left behind in the state folder: %s", e.Name())
 	}
-}
-
-// faultFS wraps an FS and lets a test fail chosen operations.
-type faultFS struct {
-	FS
-	rename  func(oldname, newname string) error
-	open    func(name string) error
-	write   func(name string, b []byte, off int64) (int, error, bool)
-	read    func(name string) error
-	sync    func(name string) error
-	syncDir func(name string) error
-	opened  *atomic.Int64 // open files now, when counting
-	maxOpen *atomic.Int64
-}
-
-func (f *faultFS) Rename(o, n string) error {
-	if f.rename != nil {
-		if err := f.rename(o, n); err != nil {
-			return &os.LinkError{Op: "rename", Old: o, New: n, Err: err}
-		}
-	}
-	return f.FS.Rename(o, n)
-}
-
-func (f *faultFS) SyncDir(name string) error {
-	if f.syncDir != nil {
-		if err := f.syncDir(name); err != nil {
-			return err
-		}
-	}
-	return f.FS.SyncDir(name)
-}
-
-func (f *faultFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	if f.open != nil {
-		if err := f.open(name); err != nil {
-			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-	}
-	file, err := f.FS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	if f.opened != nil {
-		n := f.opened.Add(1)
-		for m := f.maxOpen.Load(); n > m && !f.maxOpen.CompareAndSwap(m, n); m = f.maxOpen.Load() {
-		}
-	}
-	return &faultFile{File: file, name: name, fs: f}, nil
-}
-
-type faultFile struct {
-	File
-	name   string
-	fs     *faultFS
-	closed bool
-}
-
-func (f *faultFile) WriteAt(b []byte, off int64) (int, error) {
-	if f.fs.write != nil {
-		if n, err, ok := f.fs.write(f.name, b, off); ok {
-			return n, err
-		}
-	}
-	return f.File.WriteAt(b, off)
-}
-
-func (f *faultFile) ReadAt(b []byte, off int64) (int, error) {
-	if f.fs.read != nil {
-		if err := f.fs.read(f.name); err != nil {
-			return 0, &fs.PathError{Op: "read", Path: f.name, Err: err}
-		}
-	}
-	return f.File.ReadAt(b, off)
-}
-
-func (f *faultFile) Sync() error {
-	if f.fs.sync != nil {
-		if err := f.fs.sync(f.name); err != nil {
-			return &fs.PathError{Op: "sync", Path: f.name, Err: err}
-		}
-	}
-	return f.File.Sync()
-}
-
-func (f *faultFile) Close() error {
-	if f.fs.opened != nil && !f.closed {
-		f.fs.opened.Add(-1)
-	}
-	f.closed = true
-	return f.File.Close()
 }

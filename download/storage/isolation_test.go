@@ -19,7 +19,7 @@ func TestStuckFileDoesNotBlockOthers(t *testing.T) {
 	var locked atomic.Bool
 	locked.Store(true)
 	wrap := func(f FS) FS {
-		return &faultFS{FS: f, rename: func(_, newname string) error {
+		return &Faults{FS: f, FailRename: func(_, newname string) error {
 			if locked.Load() && strings.HasPrefix(newname, "locked1/") {
 				return syscall.EPERM
 			}
@@ -73,7 +73,7 @@ func TestStuckFileSurvivesRestart(t *testing.T) {
 		rel := "locked2/f" + string(rune('0'+size/1000))
 		data := randomBytes(uint64(size), size)
 		te := openEngine(t, dir, func(f FS) FS {
-			return &faultFS{FS: f, rename: func(_, n string) error {
+			return &Faults{FS: f, FailRename: func(_, n string) error {
 				if n == rel {
 					return syscall.EACCES
 				}
@@ -96,7 +96,7 @@ func TestNewerVersionReplacesWaitingOne(t *testing.T) {
 	var locked atomic.Bool
 	locked.Store(true)
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, rename: func(_, n string) error {
+		return &Faults{FS: f, FailRename: func(_, n string) error {
 			if locked.Load() {
 				return syscall.EPERM
 			}
@@ -142,7 +142,7 @@ func TestPathConflictIsBadInputNotTrouble(t *testing.T) {
 // input for that file, never a paused partition.
 func TestFileTooLargeIsBadInput(t *testing.T) {
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, write: func(name string, b []byte, off int64) (int, error, bool) {
+		return &Faults{FS: f, FailWrite: func(name string, b []byte, off int64) (int, error, bool) {
 			if strings.HasSuffix(name, ".part") && off >= 2000 {
 				return 0, &fs.PathError{Op: "write", Path: name, Err: syscall.EFBIG}, true
 			}
@@ -164,7 +164,7 @@ func TestFileTooLargeIsBadInput(t *testing.T) {
 func TestDiskFullIsTrouble(t *testing.T) {
 	var full atomic.Bool
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
-		return &faultFS{FS: f, write: func(name string, b []byte, off int64) (int, error, bool) {
+		return &Faults{FS: f, FailWrite: func(name string, b []byte, off int64) (int, error, bool) {
 			if full.Load() {
 				return 0, &fs.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}, true
 			}

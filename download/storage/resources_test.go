@@ -15,7 +15,7 @@ import (
 func TestOpenFilesAreBounded(t *testing.T) {
 	var opened, maxOpen atomic.Int64
 	dir := t.TempDir()
-	wrap := func(f FS) FS { return &faultFS{FS: f, opened: &opened, maxOpen: &maxOpen} }
+	wrap := func(f FS) FS { return &Faults{FS: f, Opened: &opened, MaxOpen: &maxOpen} }
 	te := openEngine(t, dir, wrap, Options{MaxOpenFiles: 16})
 	var firsts [][]*Chunk
 	for i := range 400 {
