@@ -267,6 +267,7 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 		// A fresh group has nothing to get back after a restart.
 		StaticMembership: !s.freshGroup(settings.GroupID),
 		DescribeGroup:    selfDescriber(),
+		ExpireAfter:      expiry(opts.ExpiryDays),
 	}
 	if s.tel, err = s.newTelemetry(file, e.telemetryFlushTimeout); err != nil {
 		return fail(ExitUsage, "%v", err)
@@ -275,6 +276,14 @@ func prepare(opts *Options, stderr io.Writer, e env) (*session, int) {
 		return fail(ExitFailure, "cannot start: %v", err)
 	}
 	return s, ExitOK
+}
+
+// expiry turns --unfinished_expiry_days into the downloader's setting.
+func expiry(days int) time.Duration {
+	if days == 0 {
+		return -1 // forever
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // newTelemetry makes the producers of the heartbeat and log topics that
