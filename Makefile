@@ -75,7 +75,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
-	$(GO) test -run '^$$$$' -fuzz '^FuzzParseJournal$$$$' -fuzztime $(FUZZTIME) ./download/storage/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseJournal$$' -fuzztime $(FUZZTIME) ./download/storage/
 
 # Issue 7's benchmark at full size (about half an hour; not part of `make
 # test`): bare consumer vs this program vs the Python original, medians of 3.
