@@ -76,19 +76,21 @@ func TestReadErrorWhileHashingIsNeverAMismatch(t *testing.T) {
 	// Larger than what is kept in memory, so the hash reads back.
 	data := randomBytes(41, 6<<20)
 	chunks := upload("r/f", data, 1<<20, t0, 0)
-	for _, c := range chunks[:5] {
+	// The first chunk comes last, so that nothing is hashed before the
+	// file is complete; it does not fit in memory and is read back.
+	for _, c := range chunks[1:] {
 		te.put(c)
 	}
 	// Every attempt of one read fails: the second part of a chunk, after
 	// the first was hashed.
 	skip.Store(1)
 	failures.Store(readRetries)
-	_, err := te.Put(chunks[5])
+	_, err := te.Put(chunks[0])
 	if !IsTrouble(err) {
 		t.Fatalf("read error while hashing: %v, want trouble", err)
 	}
 	failures.Store(readRetries - 1) // a transient one: retried and fine
-	te.put(chunks[5])               // redelivered: duplicate of a complete, unverified file
+	te.put(chunks[0])              // redelivered: the complete file's next try
 	te.barrier()
 	assertFile(t, te.path("r/f"), data)
 	if te.stats.FilesMismatched.Load() != 0 {

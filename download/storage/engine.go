@@ -294,7 +294,14 @@ func (e *Engine) Close() {
 		<-e.retryDone
 		e.stopRetry = nil
 	}
+	// A publish the retries started must not outlive the folder.
 	e.mu.Lock()
+	for e.publishing {
+		idle := e.publisherIdle
+		e.mu.Unlock()
+		<-idle
+		e.mu.Lock()
+	}
 	list := make([]*partialFile, 0, len(e.files))
 	for _, f := range e.files {
 		list = append(list, f)
