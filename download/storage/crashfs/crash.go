@@ -22,6 +22,11 @@ import (
 // ones: each pending operation is kept whole or lost whole, independently
 // of the others, so pending operations may be lost out of order (later
 // ones kept, earlier ones lost), in a file and across files and folders.
+// One exception keeps every state a tree: renames are kept, and made
+// durable, in order among the renames of the same file or folder, and
+// among all renames of folders (a later one only with the earlier ones),
+// as journaling filesystems do; otherwise a crash could leave a file
+// under two names, or a folder inside itself.
 // With Options.TornWrites = B a pending write is split at the multiples of
 // B bytes of the file and each piece is kept or lost on its own. The kept
 // operations are applied in their original order. Consequences:
@@ -30,8 +35,8 @@ import (
 //     end, if a later kept write extends the file). A file never holds
 //     bytes nobody wrote to it.
 //   - A rename is atomic: kept, the new name holds the file and the old
-//     name is gone; lost, both names hold what they held before. It never
-//     leaves the file under both names or neither.
+//     name is gone; lost, both names hold what they held before. A file
+//     is never under two names, and never under none because of a rename.
 //   - A folder entry holds the inode of the last kept operation on that
 //     entry. A file whose create was lost is unreachable with its data; so
 //     is everything in a folder whose mkdir was lost.

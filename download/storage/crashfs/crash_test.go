@@ -3,6 +3,7 @@ package crashfs
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -365,4 +366,65 @@ func TestLaterDurableChangeWins(t *testing.T) {
 	must(t, f.Remove("o/a"))
 	must(t, f.SyncDir("o")) // the remove is durable; the rename waits for "s"
 	wantOutcomes(t, outcomes(t, f, both(t, "s/a", "o/a")), `"1" absent`, `absent absent`)
+}
+
+// A file renamed twice without a sync is under one of its three names.
+func TestRenameChainLeavesOneName(t *testing.T) {
+	f := New()
+	durableFile(t, f, "a", "data")
+	must(t, f.Rename("a", "b"))
+	must(t, f.Rename("b", "c"))
+	look := func(f *FS) string { return both(t, "a", "b")(f) + " " + content(t, "c")(f) }
+	wantOutcomes(t, outcomes(t, f, look), `"data" absent absent`, `absent "data" absent`, `absent absent "data"`)
+}
+
+// Whatever folders and files are moved around, every state at every crash
+// point is a tree: nothing reachable twice, no folder inside itself.
+func TestStatesAreTrees(t *testing.T) {
+	names := []string{"a", "b", "a/b", "b/a", "a/b/c", "c", "b/c", "a/c", "c/a", "c/b"}
+	for seed := range 100 {
+		f := New()
+		rng := rand.New(rand.NewPCG(uint64(seed), 2))
+		for range 30 {
+			x, y := names[rng.IntN(len(names))], names[rng.IntN(len(names))]
+			switch rng.IntN(8) {
+			case 0, 1:
+				f.Mkdir(x, 0o755)
+			case 2, 3, 4:
+				f.Rename(x, y)
+			case 5:
+				f.Remove(x)
+			case 6:
+				f.SyncDir(dirOf(x))
+			default:
+				if h, err := f.OpenFile(x, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+					h.WriteAt([]byte("x"), 0)
+					h.Close()
+				}
+			}
+		}
+		tr := f.Trace()
+		sim := NewSimulator(tr, Options{MaxStates: 64, Seed: int64(seed)})
+		for k := range tr.Len() + 1 {
+			for _, s := range sim.States(k) {
+				seen := map[int]bool{}
+				var walk func(ino int) bool
+				walk = func(ino int) bool {
+					if seen[ino] {
+						return false
+					}
+					seen[ino] = true
+					for _, c := range s.FS.t.inodes[ino].entries {
+						if !walk(c) {
+							return false
+						}
+					}
+					return true
+				}
+				if !walk(0) {
+					t.Fatalf("seed %d, %s, %s: not a tree:\n%s", seed, tr.PointString(k), s.Describe(tr), tr)
+				}
+			}
+		}
+	}
 }

@@ -20,6 +20,14 @@ type Simulator struct {
 	pendData map[int][]int // inode -> pending writes and truncates, in order
 	pendName map[int][]int // pending name operation -> folders it still waits for
 	byDir    map[int][]int // folder -> pending name operations that wait for its sync
+	// Renames are kept and made durable in order: those of one inode, and
+	// all those of folders (see crash.go). prevs lists the earlier
+	// renames a pending rename follows; ready are the name operations
+	// whose folders are synced but that wait for such an earlier rename.
+	prevs         map[int][]int
+	lastRename    map[int]int // inode -> its last rename
+	lastDirRename int
+	ready         []int
 }
 
 type entryKey struct {
@@ -51,6 +59,10 @@ func (s *Simulator) reset() {
 	s.pendData = map[int][]int{}
 	s.pendName = map[int][]int{}
 	s.byDir = map[int][]int{}
+	s.prevs = map[int][]int{}
+	s.lastRename = map[int]int{}
+	s.lastDirRename = -1
+	s.ready = nil
 }
 
 // States returns the states of crash point k, 0 <= k <= Len() of the
@@ -72,8 +84,15 @@ func (s *Simulator) States(k int) []State {
 		now = s.tr.ops[k-1].Time
 	}
 	out := make([]State, 0, len(picks))
+	seen := map[string]bool{}
 	for _, p := range picks {
-		t, lost := s.build(items, p.keep)
+		keep := s.ordered(items, p.keep)
+		if kk := key(keep); seen[kk] {
+			continue
+		} else {
+			seen[kk] = true
+		}
+		t, lost := s.build(items, keep)
 		out = append(out, State{FS: fromTree(t, s.tr.cfg, now), Point: k, Kind: p.kind, Lost: lost})
 	}
 	return out
@@ -93,7 +112,24 @@ func (s *Simulator) advance(i int) {
 			panic(fmt.Sprintf("crashfs: replay made inode %d for %s, the recording %d", got, op, op.ino))
 		}
 		s.addPendingName(i, op)
-	case OpRename, OpRemove:
+	case OpRename:
+		s.addPendingName(i, op)
+		var prevs []int
+		if j, ok := s.lastRename[op.ino]; ok && s.pendName[j] != nil {
+			prevs = append(prevs, j)
+		}
+		dir := s.base.inodes[op.ino].dir
+		if j := s.lastDirRename; dir && j >= 0 && s.pendName[j] != nil && !slices.Contains(prevs, j) {
+			prevs = append(prevs, j)
+		}
+		if prevs != nil {
+			s.prevs[i] = prevs
+		}
+		s.lastRename[op.ino] = i
+		if dir {
+			s.lastDirRename = i
+		}
+	case OpRemove:
 		s.addPendingName(i, op)
 		if op.Kind == OpRemove && s.base.inodes[op.ino].dir {
 			// A removed folder cannot be synced any more, and whatever it
@@ -125,10 +161,24 @@ func (s *Simulator) folderSynced(dir int) {
 			s.pendName[j] = wait
 			continue
 		}
-		delete(s.pendName, j)
-		s.applyName(s.base, j, s.keyOp, nil)
+		s.pendName[j] = wait[:0] // non-nil: still pending
+		s.ready = append(s.ready, j)
 	}
 	delete(s.byDir, dir)
+	// Make durable, in order, what waits for no folder and no pending
+	// earlier rename; one pass does, as an operation follows only earlier ones.
+	slices.Sort(s.ready)
+	s.ready = slices.DeleteFunc(s.ready, func(j int) bool {
+		for _, p := range s.prevs[j] {
+			if s.pendName[p] != nil {
+				return false
+			}
+		}
+		delete(s.pendName, j)
+		delete(s.prevs, j)
+		s.applyName(s.base, j, s.keyOp, nil)
+		return true
+	})
 }
 
 func (s *Simulator) addPendingName(i int, op *Op) {
@@ -235,6 +285,27 @@ func (s *Simulator) groups(items []item) [][]int {
 		}
 		for _, d := range op.folders() {
 			add(gkey{true, d}, i)
+		}
+	}
+	return out
+}
+
+// ordered returns keep, less the renames that follow an earlier pending
+// rename it does not keep.
+func (s *Simulator) ordered(items []item, keep []bool) []bool {
+	out := slices.Clone(keep)
+	var dropped map[int]bool
+	for i, it := range items {
+		for _, p := range s.prevs[it.op] {
+			if dropped[p] {
+				out[i] = false
+			}
+		}
+		if !out[i] && s.tr.ops[it.op].Kind == OpRename {
+			if dropped == nil {
+				dropped = map[int]bool{}
+			}
+			dropped[it.op] = true
 		}
 	}
 	return out
