@@ -17,9 +17,12 @@ import (
 
 // TestSameAsOSRoot runs random operations on a crashfs and on a real
 // folder through os.Root (the production FS) and wants the same outcome:
-// on Linux the same errno, elsewhere the same success or failure, and the
-// same tree at the end. The reference is the kernel, not this package.
+// the same errno, what was read, and the same tree at the end. The
+// reference is the kernel and Go's os package, not this package.
 func TestSameAsOSRoot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("crashfs has Linux semantics; os.Root on " + runtime.GOOS + " differs by design")
+	}
 	names := []string{"a", "b", "d", "e", "d/a", "d/b", "d/e", "d/e/a", "e/a", "a/x"}
 	for seed := range 200 {
 		root, err := os.OpenRoot(t.TempDir())
@@ -61,7 +64,7 @@ func sameErr(a, b error) bool {
 	if (a == nil) != (b == nil) {
 		return false
 	}
-	if a == nil || runtime.GOOS != "linux" {
+	if a == nil {
 		return true
 	}
 	var ea, eb syscall.Errno
