@@ -27,6 +27,7 @@ import (
 // among all renames of folders (a later one only with the earlier ones),
 // as journaling filesystems do; otherwise a crash could leave a file
 // under two names, or a folder inside itself.
+//
 // With Options.TornWrites = B a pending write is split at the multiples of
 // B bytes of the file and each piece is kept or lost on its own. The kept
 // operations are applied in their original order. Consequences:
@@ -42,9 +43,12 @@ import (
 //     is everything in a folder whose mkdir was lost.
 //
 // This is at least as pessimistic as ext4 data=ordered (which loses
-// unsynced data, keeps a rename made durable by a journal commit, and
-// commits metadata in order) and as POSIX (which promises nothing before
-// fsync), except that it never tears a single name operation.
+// unsynced data, commits metadata in order, and makes a rename durable
+// with a journal commit that a sync of either folder forces) and as POSIX
+// (which promises nothing before fsync), except that it keeps renames in
+// the order above, never tears a name operation, and tears writes only
+// with TornWrites. It does not model a failing fsync (wrap the FS for
+// that), nor ext4's auto_da_alloc, which flushes data replaced by rename.
 //
 // The states of a crash point always include the clean crash (every
 // operation kept: what SIGKILL leaves) and the durable state (every
