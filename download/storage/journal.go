@@ -161,3 +161,14 @@ func (j *parsedJournal) apply(p []byte, first bool) bool {
 func (h journalHeader) String() string {
 	return fmt.Sprintf("%q (%d chunks)", h.Rel, h.Total)
 }
+
+// DescribeJournal says how many chunks a journal records and whether it
+// records its file as complete: for tools and tests that watch the state
+// folder from outside.
+func DescribeJournal(raw []byte) (chunks int, complete bool, err error) {
+	j, err := parseJournal(raw)
+	if err != nil {
+		return 0, false, err
+	}
+	return len(j.chunks), j.complete != nil, nil
+}

@@ -202,10 +202,21 @@ func (e *Engine) publishBatch(batch []*partialFile) (failed []*partialFile, firs
 		f.mu.Unlock()
 	}
 
+	// A rename between folders is durable once both are synced: the
+	// destinations, and the state folder the files left (POSIX promises no
+	// more, whatever ext4 does).
+	var srcErr error
+	if len(dirs) > 0 {
+		if err := e.fsys.SyncDir(PartialDir); err != nil {
+			srcErr = e.syncFailed("folder "+PartialDir, err)
+		}
+	}
 	for dir, files := range dirs {
-		var err error
-		if err = e.fsys.SyncDir(dir); err != nil {
-			err = e.syncFailed("folder "+dir, err)
+		err := srcErr
+		if err == nil {
+			if err = e.fsys.SyncDir(dir); err != nil {
+				err = e.syncFailed("folder "+dir, err)
+			}
 		}
 		for _, f := range files {
 			if err != nil {
@@ -275,7 +286,10 @@ func (e *Engine) renameForPublish(f *partialFile) error {
 		e.discardLocked(f)
 		return nil
 	}
-	err := mkdirAll(e.fsys, parentDir(f.dest))
+	err := e.mkdirAllDurable(parentDir(f.dest))
+	if IsDurability(err) {
+		return err
+	}
 	if err == nil {
 		err = e.fsys.Rename(f.partPath(), f.dest)
 	}

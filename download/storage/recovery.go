@@ -1,11 +1,14 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -96,7 +99,7 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 	}
 	v := version{hash: fileHash, produced: h.Produced, mtime: h.Mtime}
 	if !hasPart {
-		if j.complete != nil {
+		if j.complete != nil && e.isInPlace(j.complete, fileHash) {
 			// Put in place just before the restart, before its journal went.
 			e.mu.Lock()
 			e.published.add(h.Rel, v)
@@ -104,8 +107,9 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 			e.mu.Unlock()
 			e.log.WithField("file", h.Rel).Infof("file %q was put in place just before the restart", j.complete.Dest)
 		} else {
-			// Its data never reached the disk for good, so its offsets were
-			// never committed: the chunks come again.
+			// Its data never reached the disk for good (a power cut took
+			// the partial file's name before it was put in place), so its
+			// offsets were never committed: the chunks come again.
 			_ = e.fsys.Remove(jpath)
 		}
 		return nil
@@ -147,6 +151,34 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 	return f
 }
 
+// isInPlace says whether a file whose journal says complete, and whose
+// partial file is gone, is really in place: a power cut may also have
+// taken the partial file's name before it was renamed.
+func (e *Engine) isInPlace(c *journalComplete, fileHash []byte) bool {
+	f, err := e.fsys.OpenFile(c.Dest, os.O_RDONLY, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if !c.HashOK {
+		return true // in HASH_MISMATCHES, where no hash can tell
+	}
+	h := sha512.New()
+	buf := make([]byte, 256<<10)
+	for off := int64(0); ; {
+		n, err := f.ReadAt(buf, off)
+		h.Write(buf[:n])
+		off += int64(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return bytes.Equal(h.Sum(nil), fileHash)
+}
+
 // adopt applies the version rules to what was recovered (a crash may leave
 // a version that had been superseded) and takes the survivors in.
 func (e *Engine) adopt(found []*partialFile) {
@@ -156,6 +188,8 @@ func (e *Engine) adopt(found []*partialFile) {
 		other := e.files[f.paths.Rel]
 		e.mu.Unlock()
 		switch {
+		case isPublished && pub.same(f.version) && f.queued && !e.exists(f.dest):
+			// On record as published, yet not in place: put it there.
 		case isPublished && (pub.same(f.version) || !f.version.newerThan(pub)):
 			e.discardLocked(f)
 			continue
