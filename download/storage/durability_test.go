@@ -90,7 +90,7 @@ func TestReadErrorWhileHashingIsNeverAMismatch(t *testing.T) {
 		t.Fatalf("read error while hashing: %v, want trouble", err)
 	}
 	failures.Store(readRetries - 1) // a transient one: retried and fine
-	te.put(chunks[0])              // redelivered: the complete file's next try
+	te.put(chunks[0])               // redelivered: the complete file's next try
 	te.barrier()
 	assertFile(t, te.path("r/f"), data)
 	if te.stats.FilesMismatched.Load() != 0 {
