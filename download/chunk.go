@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 )
 
 // Limits that reject absurd chunk headers before they can cost memory or
@@ -134,6 +137,14 @@ func (c *Chunk) VerifyData() error {
 		return errors.New("chunk data does not match its SHA-512 chunk_hash")
 	}
 	return nil
+}
+
+// forStorage is the chunk as the storage engine takes it.
+func (c *Chunk) forStorage(paths storage.Paths, produced time.Time) *storage.Chunk {
+	return &storage.Chunk{
+		Paths: paths, Append: c.Append, FileHash: c.FileHash, ChunkHash: c.ChunkHash,
+		Offset: c.Offset, Index: c.Index, Total: c.Total, Data: c.Data, Mtime: c.Mtime, Produced: produced,
+	}
 }
 
 // readRaw reads a str or bin item without copying.

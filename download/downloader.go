@@ -14,6 +14,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 	"github.com/openmsi/datafiledownloaddirectory/kafkacrypto"
 )
@@ -41,6 +42,10 @@ type Config struct {
 	// partitions back at once instead of after the session timeout. For
 	// groups that outlive a run; see membership.go.
 	StaticMembership bool
+	// ExpireAfter is how long an unfinished file waits for its next chunk
+	// before its partial data is removed (0: storage.DefaultExpiry;
+	// negative: forever).
+	ExpireAfter time.Duration
 	// DescribeGroup lists the group's members for the check that no other
 	// program shares the group (membership.go). nil means DescribeGroup in
 	// this process; a program should run it in a child process instead,
@@ -49,6 +54,10 @@ type Config struct {
 	// Crypto, when set, decrypts KafkaCrypto-encrypted messages
 	// (encrypted.go).
 	Crypto *CryptoConfig
+
+	// wrapFS lets this package's tests put disk trouble under the storage
+	// engine (storage.Faults).
+	wrapFS func(storage.FS) storage.FS
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -59,7 +68,7 @@ type Downloader struct {
 	cfg   Config
 	log   *logrus.Entry
 	root  *os.Root
-	asm   *assembler
+	store *storage.Engine
 	stats counters
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
@@ -84,8 +93,9 @@ type Downloader struct {
 	runCtx context.Context
 }
 
-// New checks the configuration, opens the output folder and recovers the
-// in-progress state a previous run left behind. It does not contact Kafka.
+// New checks the configuration and opens the output folder and its state
+// folder. It neither contacts Kafka nor resumes unfinished files: Run does,
+// so that a service reports that it runs first.
 func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	switch {
 	case cfg.OutputDir == "":
@@ -107,13 +117,20 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
 	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
-	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
+	var fsys storage.FS = storage.RootFS{Root: root}
+	if cfg.wrapFS != nil {
+		fsys = cfg.wrapFS(fsys)
+	}
+	d.store, err = storage.Open(fsys, storage.Options{
+		Log: log, Windows: onWindows, ExpireAfter: cfg.ExpireAfter,
+	})
+	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
 	}
 	if cfg.Crypto != nil {
 		if d.keyClient, err = kafkacrypto.NewClient(cfg.Crypto.Node, cfg.Topic, cfg.Crypto.Kafka, log); err != nil {
-			d.asm.close()
+			d.store.Close()
 			root.Close()
 			return nil, err
 		}
@@ -127,7 +144,11 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 // only once.
 func (d *Downloader) Run(ctx context.Context) error {
 	defer d.root.Close()
-	defer d.asm.close()
+	defer d.store.Close()
+	if err := d.store.Recover(); err != nil {
+		return fmt.Errorf("resume the files in progress in %s: %w; %s", d.cfg.OutputDir, err, storage.Hint(err))
+	}
+	d.store.StartRetries()
 
 	logs := make(chan kafka.LogEvent, 1000)
 	logsDone := make(chan struct{})
@@ -197,7 +218,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	wg.Wait()
 	cancel()
 	<-watchDone
-	if err := d.asm.sync(); err != nil {
+	if err := d.store.Barrier(); err != nil && !storage.IsDurability(err) {
 		d.log.Errorf("at shutdown: %v", err)
 	}
 	return errors.Join(errs...)
@@ -205,8 +226,10 @@ func (d *Downloader) Run(ctx context.Context) error {
 
 // Status returns a snapshot of the progress so far.
 func (d *Downloader) Status() Status {
-	files, recent := d.asm.progress()
+	files, waiting, recent := d.store.Status()
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	sort.Slice(waiting, func(i, j int) bool { return waiting[i].Path < waiting[j].Path })
+	st := d.store.Stats()
 	return Status{
 		Start:                 d.start,
 		MessagesRead:          d.stats.messagesRead.Load(),
@@ -219,9 +242,13 @@ func (d *Downloader) Status() Status {
 		MessagesDecrypted:     d.stats.messagesDecrypted.Load(),
 		MessagesUndecryptable: d.stats.messagesUndecryptable.Load(),
 		MessagesRecovered:     d.stats.messagesRecovered.Load(),
-		FilesCompleted:        d.stats.filesCompleted.Load(),
-		FilesHashMismatch:     d.stats.filesMismatched.Load(),
+		FilesCompleted:        st.FilesCompleted.Load(),
+		FilesHashMismatch:     st.FilesMismatched.Load(),
+		FilesRejected:         st.FilesRejected.Load(),
+		VersionsDropped:       st.VersionsDropped.Load(),
+		FilesExpired:          st.FilesExpired.Load(),
 		InProgress:            files,
+		WaitingToPublish:      waiting,
 		RecentlyCompleted:     recent,
 	}
 }

@@ -78,7 +78,10 @@ func cryptoDownloader(t *testing.T, wait time.Duration) (*Downloader, *fakeKeys,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.asm.close(); d.root.Close() })
+	if err := d.store.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.store.Close(); d.root.Close() })
 	keys := newFakeKeys()
 	d.useKeys(keys, wait)
 	d.runCtx = context.Background()
@@ -121,7 +124,7 @@ func TestDecryptAndRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := d.asm.sync(); err != nil {
+	if err := d.store.Barrier(); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(out, "a", "b.txt")); !bytes.Equal(got, data) {

@@ -117,7 +117,7 @@ func (d *Downloader) recoverSaved(ctx context.Context, keys keySource, failed ma
 	if len(done) == 0 {
 		return
 	}
-	if err := d.asm.sync(); err != nil {
+	if err := d.store.Barrier(); err != nil {
 		log.Warnf("the chunks decrypted from %s are not durable yet (%v); their files are kept", EncryptedDirName, err)
 		return
 	}

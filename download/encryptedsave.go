@@ -15,6 +15,8 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
+
 	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 )
 
@@ -80,7 +82,7 @@ func (s *encryptedSaver) save(m *kafka.Message, why string, log *logrus.Entry) e
 		}
 	}
 	if err := syncDir(s.root, EncryptedDirName); err != nil {
-		return storageErr("sync %s: %w", EncryptedDirName, err)
+		return err
 	}
 	entry := log.WithFields(messageFields(m.TopicPartition))
 	if held, ok := s.limiter.Allow("undecryptable"); ok {
@@ -132,7 +134,11 @@ func (s *encryptedSaver) writeDurably(name string, data []byte) error {
 	}
 	_, err = f.Write(data)
 	if err == nil {
-		err = f.Sync()
+		if err = f.Sync(); err != nil {
+			f.Close()
+			s.root.Remove(tmp)
+			return &storage.DurabilityError{Err: fmt.Errorf("sync %s: %w", name, err)}
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -39,9 +39,12 @@ type Options struct {
 	Regex         *regexp.Regexp // nil: every file
 	// UpdateSeconds is the interval of the alive dots; <= 0 switches them off.
 	UpdateSeconds int
-	StreamLevel   logrus.Level
-	FileLevel     logrus.Level
-	LogFile       string // "" means the default in the state folder
+	// ExpiryDays is how long an unfinished file waits for its next chunk;
+	// 0 means forever.
+	ExpiryDays  int
+	StreamLevel logrus.Level
+	FileLevel   logrus.Level
+	LogFile     string // "" means the default in the state folder
 
 	// Heartbeat and log topics ("" switches them off). A program id of ""
 	// means the default, see ProgramID.
@@ -123,6 +126,8 @@ func Parse(args []string, mode Mode) (*Options, error) {
 	fs.StringVar(&o.DownloadRegex, "download_regex", "", "")
 	fs.Var(&intValue{p: &o.UpdateSeconds}, "update_seconds", "")
 	o.UpdateSeconds = 300
+	fs.Var(&intValue{p: &o.ExpiryDays, min: 0, minText: "a whole number of days, 0 for never"}, "unfinished_expiry_days", "")
+	o.ExpiryDays = 7
 	fs.Var(&levelValue{p: &o.StreamLevel}, "logger_stream_level", "")
 	o.StreamLevel = logrus.InfoLevel
 	fs.Var(&levelValue{p: &o.FileLevel}, "logger_file_level", "")
@@ -430,6 +435,11 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
   --update_seconds N        seconds between the "." lines that show the
                             program is alive; -1 switches them off.
                             (default = 300)
+  --unfinished_expiry_days N
+                            days an unfinished file waits for its next chunk
+                            before its partial data is removed (one log line
+                            each); 0 keeps unfinished files forever.
+                            (default = 7)
   --logger_stream_level L   least severe messages shown on the terminal
                             (stderr): debug, info, warning, error or critical
                             (critical is the same as error here), in any case,

@@ -213,6 +213,7 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		StaticMembership: !s.freshGroup(settings.GroupID),
 		DescribeGroup:    selfDescriber(),
 		Crypto:           crypto,
+		ExpireAfter:      expiry(opts.ExpiryDays),
 	}
 	if s.tel, err = s.newTelemetry(file, e.TelemetryFlushTimeout); err != nil {
 		return fail(options.ExitUsage, "%v", err)
@@ -221,6 +222,14 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		return fail(options.ExitFailure, "cannot start: %v", err)
 	}
 	return s, options.ExitOK
+}
+
+// expiry turns --unfinished_expiry_days into the downloader's setting.
+func expiry(days int) time.Duration {
+	if days == 0 {
+		return -1 // forever
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // newTelemetry makes the producers of the heartbeat and log topics that

@@ -1,10 +1,10 @@
-package download
+package storage
 
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
-	"runtime"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,24 +24,24 @@ var reservedTopDirs = []string{StateDirName, MismatchDirName, EncryptedDirName}
 // in UTF-16 units, APFS); longer names would fail late, at the rename.
 const maxNameBytes = 255
 
-// filePaths are the two relative paths of one uploaded file, always with
+// Paths are the two relative paths of one uploaded file, always with
 // forward slashes.
-type filePaths struct {
-	// rel is the uploader's path without filename_append: what
-	// --download_regex sees and what identifies a file in progress.
-	rel string
-	// dest is where the rebuilt file goes, filename_append applied.
-	dest string
+type Paths struct {
+	// Rel is the uploader's path without filename_append: what
+	// --download_regex sees and what identifies a file and its versions.
+	Rel string
+	// Dest is where the rebuilt file goes, filename_append applied.
+	Dest string
 }
 
-// chunkPaths checks a chunk's subdir, filename and append and returns its
+// ChunkPaths checks a chunk's subdir, filename and append and returns its
 // paths. windows applies the rules of Windows file names as well, so they
 // can be tested on any OS.
-func chunkPaths(subdir, filename, appendStr string, windows bool) (filePaths, error) {
+func ChunkPaths(subdir, filename, appendStr string, windows bool) (Paths, error) {
 	var parts []string
 	if subdir != "" {
 		if strings.HasPrefix(subdir, "/") {
-			return filePaths{}, fmt.Errorf("subdir %q is an absolute path", subdir)
+			return Paths{}, fmt.Errorf("subdir %q is an absolute path", subdir)
 		}
 		for _, p := range strings.Split(subdir, "/") {
 			// PurePosixPath, which the uploader's side uses, drops empty
@@ -50,34 +50,74 @@ func chunkPaths(subdir, filename, appendStr string, windows bool) (filePaths, er
 				continue
 			}
 			if err := checkName(p, windows); err != nil {
-				return filePaths{}, fmt.Errorf("subdir %q: %w", subdir, err)
+				return Paths{}, fmt.Errorf("subdir %q: %w", subdir, err)
 			}
 			parts = append(parts, p)
 		}
 	}
 	if err := checkName(filename, windows); err != nil {
-		return filePaths{}, fmt.Errorf("filename %q: %w", filename, err)
+		return Paths{}, fmt.Errorf("filename %q: %w", filename, err)
 	}
 	destName := withAppend(filename, appendStr)
 	if appendStr != "" {
 		if err := checkName(destName, windows); err != nil {
-			return filePaths{}, fmt.Errorf("filename %q with filename_append %q: %w", filename, appendStr, err)
+			return Paths{}, fmt.Errorf("filename %q with filename_append %q: %w", filename, appendStr, err)
 		}
 	}
 	top := filename
 	if len(parts) > 0 {
 		top = parts[0]
 	}
-	for _, r := range reservedTopDirs {
-		if strings.EqualFold(top, r) {
-			return filePaths{}, fmt.Errorf("path would write into the reserved folder %s", r)
+	// "C:" means a drive on Windows, and a folder named "C:" elsewhere:
+	// refused everywhere, so that a topic gives the same tree on every OS.
+	if driveLetter.MatchString(top) {
+		return Paths{}, fmt.Errorf("path %q begins with a drive letter", path.Join(subdir, filename))
+	}
+	if r := reservedFolder(top, windows); r != "" {
+		return Paths{}, fmt.Errorf("path would write into the reserved folder %s", r)
+	}
+	if appendStr != "" && len(parts) == 0 {
+		if r := reservedFolder(destName, windows); r != "" {
+			return Paths{}, fmt.Errorf("path would write into the reserved folder %s", r)
 		}
 	}
 	dir := strings.Join(parts, "/")
 	if dir == "" {
-		return filePaths{rel: filename, dest: destName}, nil
+		return Paths{Rel: filename, Dest: destName}, nil
 	}
-	return filePaths{rel: dir + "/" + filename, dest: dir + "/" + destName}, nil
+	return Paths{Rel: dir + "/" + filename, Dest: dir + "/" + destName}, nil
+}
+
+var driveLetter = regexp.MustCompile(`^[A-Za-z]:`)
+
+// reservedFolder returns the reserved folder a top-level name stands for,
+// or "". Folders are matched whatever their case (Windows and macOS are
+// case-insensitive), and on Windows by their 8.3 short names too
+// (HASH_M~1), which name the same folder there.
+func reservedFolder(top string, windows bool) string {
+	for _, r := range reservedTopDirs {
+		if strings.EqualFold(top, r) || (windows && isShortNameOf(top, r)) {
+			return r
+		}
+	}
+	return ""
+}
+
+// isShortNameOf says whether name has the form Windows gives the 8.3 short
+// name of long: up to six characters of it (dots dropped, upper case), a
+// tilde and a number, any extension.
+func isShortNameOf(name, long string) bool {
+	base, _, _ := strings.Cut(strings.ToUpper(name), ".")
+	stem, num, ok := strings.Cut(base, "~")
+	if !ok || num == "" || stem == "" || len(stem) > 6 {
+		return false
+	}
+	for _, r := range num {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return strings.HasPrefix(strings.ToUpper(strings.ReplaceAll(long, ".", "")), stem)
 }
 
 var windowsDeviceName = regexp.MustCompile(`(?i)^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])$`)
@@ -117,9 +157,6 @@ func checkName(name string, windows bool) error {
 	return nil
 }
 
-// onWindows says whether Windows name rules apply on this machine.
-var onWindows = runtime.GOOS == "windows"
-
 // withAppend inserts filename_append between stem and suffix the way
 // Python's pathlib splits them: the suffix starts at the last dot, unless
 // that dot starts or ends the name.
@@ -132,15 +169,4 @@ func withAppend(name, appendStr string) string {
 		return name + appendStr
 	}
 	return name[:i] + appendStr + name[i:]
-}
-
-// CompileRegex compiles a --download_regex with Python re.match semantics:
-// anchored at the start of the relative path, not at the end.
-func CompileRegex(expr string) (*regexp.Regexp, error) {
-	// Compiling the bare expression first catches what wrapping could
-	// hide, such as "a)(b", which would balance the added parentheses.
-	if _, err := regexp.Compile(expr); err != nil {
-		return nil, fmt.Errorf("invalid --download_regex %q: %w", expr, err)
-	}
-	return regexp.Compile(`^(?:` + expr + `)`)
 }

@@ -1,4 +1,12 @@
-package download
+package storage
+
+import (
+	"bytes"
+	"encoding"
+	"fmt"
+	"sync"
+	"time"
+)
 
 // maxRetainedBytes bounds the chunk data, across all files, kept in memory
 // for the whole-file hash. A chunk that does not fit is hashed from the
@@ -106,4 +114,83 @@ func (f *partialFile) releaseAllLocked() {
 	for off := range f.retained {
 		f.releaseLocked(off)
 	}
+}
+
+// hashForwardLocked feeds the whole-file hash with every stored chunk that
+// continues the hashed prefix, from memory where it was kept, else from the
+// disk. No hash goroutine may be running.
+func (f *partialFile) hashForwardLocked() error {
+	for {
+		n, ok := f.unhashed[f.hashedUpTo]
+		if !ok {
+			return nil
+		}
+		if data := f.retained[f.hashedUpTo]; data != nil {
+			f.hasher.Write(data)
+		} else if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
+			return err
+		}
+		f.releaseLocked(f.hashedUpTo)
+		delete(f.unhashed, f.hashedUpTo)
+		f.hashedUpTo += n
+	}
+}
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
+
+// readRetries is how often a failed read-back is tried before it counts
+// as storage trouble: a transient read error must never make a good file a
+// hash mismatch.
+const readRetries = 3
+
+var readRetryDelay = 50 * time.Millisecond
+
+// hashFromDisk feeds the hash from the partial file. The caller owns
+// f.hasher: it holds f.mu with no hash goroutine running, or it is that
+// goroutine. Nothing is hashed that was not received: n never reaches past
+// stored chunks.
+func (f *partialFile) hashFromDisk(off, n int64) error {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	// A chunk larger than the buffer is hashed in parts; if a later part
+	// cannot be read, the hash goes back to before the chunk, so that the
+	// next attempt does not hash the first parts twice.
+	before, err := f.hasher.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("save hash state: %w", err)
+	}
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		for attempt := range readRetries {
+			if attempt > 0 {
+				time.Sleep(readRetryDelay)
+			}
+			if _, err = f.data.ReadAt(buf[:k], off); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			if rerr := f.hasher.(encoding.BinaryUnmarshaler).UnmarshalBinary(before); rerr != nil {
+				return fmt.Errorf("restore hash state: %w", rerr)
+			}
+			return trouble("read back %q to verify it: %w", f.paths.Rel, err)
+		}
+		f.hasher.Write(buf[:k])
+		off += k
+		n -= k
+	}
+	return nil
+}
+
+// verifyLocked says whether the complete file matches its whole-file hash.
+// With offsets that tile the file, the stored chunks cover it exactly.
+func (f *partialFile) verifyLocked() (bool, error) {
+	if err := f.hashForwardLocked(); err != nil {
+		return false, err
+	}
+	if f.hashedUpTo != f.size || len(f.unhashed) != 0 {
+		return false, fmt.Errorf("internal error: %q hashed up to %d of %d bytes", f.paths.Rel, f.hashedUpTo, f.size)
+	}
+	return bytes.Equal(f.hasher.Sum(nil), f.version.hash), nil
 }

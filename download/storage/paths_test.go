@@ -1,4 +1,4 @@
-package download
+package storage
 
 import (
 	"strings"
@@ -87,52 +87,40 @@ func TestChunkPaths(t *testing.T) {
 		{"", "f. .", "", true, "", ""},
 		// The same names are fine where the OS takes them.
 		{"dir.", "f", "", false, "dir./f", "dir./f"},
-		{"C:/Windows", "f", "", false, "C:/Windows/f", "C:/Windows/f"},
+		// A drive letter is refused on every OS: the same topic must give
+		// the same tree on Windows and Linux.
+		{"C:/Windows", "f", "", false, "", ""},
+		{"c:", "f", "", false, "", ""},
+		{"", "D:data.txt", "", false, "", ""},
+		{"ok/C:", "f", "", false, "ok/C:/f", "ok/C:/f"}, // not at the start: a plain name there
+		{"", "CD:x", "", false, "CD:x", "CD:x"},
+		// Reserved folders by their Windows 8.3 short names, on Windows.
+		{"HASH_M~1", "f", "", true, "", ""},
+		{"hash_m~2", "f", "", true, "", ""},
+		{"DATAFI~1/partial", "x", "", true, "", ""},
+		{"", "ENCRYP~1", "", true, "", ""},
+		{"HASH_M~1", "f", "", false, "HASH_M~1/f", "HASH_M~1/f"},
+		{"PROGRA~1", "f", "", true, "PROGRA~1/f", "PROGRA~1/f"},
+		{"sub/HASH_M~1", "f", "", true, "sub/HASH_M~1/f", "sub/HASH_M~1/f"},
+		// filename_append can make a reserved name of a top-level file.
+		{"", "HASH", "_MISMATCHES", false, "", ""},
 		{"", "...", "", false, "...", "..."},
 		{"", "CON", "", false, "CON", "CON"},
-		{"", "a:b", "", false, "a:b", "a:b"},
+		{"", "a:b", "", false, "", ""}, // drive-relative on Windows: "b" on drive A
+		{"", "ab:c", "", false, "ab:c", "ab:c"},
 		// Leading spaces and inner dots are fine on Windows.
 		{" lead", "a..b.txt", "", true, " lead/a..b.txt", " lead/a..b.txt"},
 	}
 	for _, tt := range tests {
-		p, err := chunkPaths(tt.subdir, tt.name, tt.app, tt.windows)
+		p, err := ChunkPaths(tt.subdir, tt.name, tt.app, tt.windows)
 		if tt.rel == "" {
 			if err == nil {
-				t.Errorf("chunkPaths(%q, %q, %q, windows=%v) = %+v, want refused", tt.subdir, tt.name, tt.app, tt.windows, p)
+				t.Errorf("ChunkPaths(%q, %q, %q, windows=%v) = %+v, want refused", tt.subdir, tt.name, tt.app, tt.windows, p)
 			}
 			continue
 		}
-		if err != nil || p.rel != tt.rel || p.dest != tt.dest {
-			t.Errorf("chunkPaths(%q, %q, %q, windows=%v) = %+v, %v; want %q, %q", tt.subdir, tt.name, tt.app, tt.windows, p, err, tt.rel, tt.dest)
-		}
-	}
-}
-
-func TestCompileRegexIsAnchoredAtStartOnly(t *testing.T) {
-	tests := []struct {
-		expr, path string
-		match      bool
-	}{
-		{`.*\.dat`, "sub/x.dat", true},
-		{`.*\.dat`, "sub/x.dat.bak", true}, // re.match does not anchor the end
-		{`.*\.dat$`, "sub/x.dat.bak", false},
-		{`x`, "sub/x", false}, // but it does anchor the start
-		{`sub/`, "sub/x", true},
-		{`a|b`, "b/c", true},
-		{`(?P<dir>raw)/`, "raw/f", true},
-	}
-	for _, tt := range tests {
-		re, err := CompileRegex(tt.expr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := re.MatchString(tt.path); got != tt.match {
-			t.Errorf("%q on %q: %v, want %v", tt.expr, tt.path, got, tt.match)
-		}
-	}
-	for _, bad := range []string{`a)(b`, `(`, `x{2,1}`} {
-		if _, err := CompileRegex(bad); err == nil {
-			t.Errorf("%q compiled", bad)
+		if err != nil || p.Rel != tt.rel || p.Dest != tt.dest {
+			t.Errorf("ChunkPaths(%q, %q, %q, windows=%v) = %+v, %v; want %q, %q", tt.subdir, tt.name, tt.app, tt.windows, p, err, tt.rel, tt.dest)
 		}
 	}
 }

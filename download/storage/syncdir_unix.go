@@ -1,10 +1,9 @@
 //go:build !windows
 
-package download
+package storage
 
 import "os"
 
-// syncDir makes a rename or create in dir durable.
 func syncDir(root *os.Root, dir string) error {
 	d, err := root.Open(dir)
 	if err != nil {
