@@ -42,8 +42,8 @@ const (
 	hashSize         = 64
 )
 
-// Chunk is one chunk to store, already decoded and checked against its
-// chunk hash.
+// Chunk is one chunk to store, decoded. The engine checks it against its
+// chunk hash where that can change the outcome (proof.go).
 type Chunk struct {
 	Paths     Paths
 	Append    string
@@ -137,6 +137,11 @@ type Counters struct {
 	VersionsDropped atomic.Int64
 	FilesExpired    atomic.Int64
 	FilesSetAside   atomic.Int64
+	// ChunksCorrupt counts stored chunks found later not to match their
+	// chunk hash (proof.go), and BytesCorrupt their bytes: the messages
+	// that brought them were bad input, counted as stored when they came.
+	ChunksCorrupt atomic.Int64
+	BytesCorrupt  atomic.Int64
 }
 
 // Open prepares the state folder and reads the record of published
@@ -198,6 +203,19 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 	if err != nil {
 		return 0, err
 	}
+	checked := false
+	check := func() error {
+		checked = true
+		if !chunkHashOK(c) {
+			return &ChunkHashError{Index: c.Index, Total: c.Total}
+		}
+		return nil
+	}
+	if checkedEarly(c) || (c.Total > 1 && e.mayStartVersion(c)) {
+		if err := check(); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		f, out, err := e.lookup(c, chunkSize)
 		if f == nil {
@@ -210,8 +228,20 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 			f.mu.Unlock()
 			continue
 		}
-		out, err = e.addLocked(f, c)
+		if !checked && f.needsProofLocked(c) {
+			// Hashed without the file's lock, which other consumers need.
+			f.mu.Unlock()
+			if err := check(); err != nil {
+				e.abandonIfEmpty(f)
+				return 0, err
+			}
+			continue
+		}
+		out, retry, err := e.addLocked(f, c, checked)
 		f.mu.Unlock()
+		if retry {
+			continue
+		}
 		return out, err
 	}
 }

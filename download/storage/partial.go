@@ -39,6 +39,7 @@ type partialFile struct {
 	jsize     int64  // bytes of good records in the journal file
 	pending   []byte // journal records not yet written
 	have      map[int64]struct{}
+	proven    map[int64]struct{} // chunks checked against their own hash (proof.go)
 	size      int64
 	lastChunk time.Time
 	done      bool // published, superseded, expired or dropped
@@ -86,6 +87,7 @@ func (e *Engine) newPartial(c *Chunk, chunkSize int64, v version) *partialFile {
 		chunkSize: chunkSize,
 		append:    c.Append,
 		have:      make(map[int64]struct{}),
+		proven:    make(map[int64]struct{}),
 		lastChunk: e.opts.Now(),
 		unhashed:  make(map[int64]int64),
 		hasher:    sha512.New(),
@@ -204,38 +206,57 @@ func (e *Engine) makeRoom(keep *partialFile) {
 	}
 }
 
-// addLocked stores a chunk in its version.
-func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
+// addLocked stores a chunk in its version. checked says the chunk was
+// checked against its chunk hash; Put makes sure of it where the rules of
+// proof.go ask for it. retry means the entry changed: look it up again.
+func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome, retry bool, err error) {
+	if c.Total == 1 && f.total == 1 && !f.queued && len(f.have) == 1 {
+		// A copy of a single-chunk file whose completion met storage
+		// trouble; its length may differ from the stored one's if one is bad.
+		if _, proven := f.proven[1]; !proven {
+			return e.settleDuplicateLocked(f, c)
+		}
+	}
 	chunkSize, _ := impliedChunkSize(c)
 	if err := f.fitsLocked(c, chunkSize); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if f.queued {
-		return Duplicate, nil
+		return Duplicate, false, nil
 	}
 	if _, ok := f.have[c.Index]; ok {
+		if _, proven := f.proven[c.Index]; !proven {
+			out, retry, err := e.settleDuplicateLocked(f, c)
+			if err != nil || retry || out != Duplicate {
+				return out, retry, err
+			}
+		}
 		if int64(len(f.have)) == f.total {
 			// Complete, but verifying it met storage trouble: the
 			// redelivered chunk is its next try.
 			if err := e.openLocked(f); err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			return e.completeLocked(f)
+			out, err := e.completeLocked(f, 0)
+			return out, false, err
 		}
-		return Duplicate, nil
+		return Duplicate, false, nil
 	}
 	if err := e.openLocked(f); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
 		if classify(err) == kindBadInput {
 			// Too large for this filesystem (EFBIG), say: no retry helps.
 			e.dropLocked(f, fmt.Errorf("write chunk %d at offset %d: %w", c.Index, c.Offset, err))
-			return 0, fmt.Errorf("%q cannot be stored here: %w", f.paths.Rel, err)
+			return 0, false, fmt.Errorf("%q cannot be stored here: %w", f.paths.Rel, err)
 		}
-		return 0, trouble("write chunk %d of %q: %w", c.Index, f.paths.Rel, err)
+		return 0, false, trouble("write chunk %d of %q: %w", c.Index, f.paths.Rel, err)
 	}
 	f.have[c.Index] = struct{}{}
+	if checked {
+		f.proven[c.Index] = struct{}{}
+	}
 	f.received.Store(int64(len(f.have)))
 	f.size = max(f.size, c.Offset+int64(len(c.Data)))
 	f.lastChunk = e.opts.Now()
@@ -244,12 +265,13 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
 	}
 	f.queueHashLocked(c)
 	if int64(len(f.have)) == f.total {
-		return e.completeLocked(f)
+		out, err := e.completeLocked(f, c.Index)
+		return out, false, err
 	}
 	e.mu.Lock()
 	e.dirty[f] = struct{}{}
 	e.mu.Unlock()
-	return Written, nil
+	return Written, false, nil
 }
 
 // syncLocked makes the file's data, then its journal records, durable. A
