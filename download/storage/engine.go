@@ -211,13 +211,19 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 		}
 		return nil
 	}
-	if checkedEarly(c) || (c.Total > 1 && e.mayStartVersion(c)) {
+	if checkedEarly(c) {
 		if err := check(); err != nil {
 			return 0, err
 		}
 	}
 	for {
-		f, out, err := e.lookup(c, chunkSize)
+		f, out, err := e.lookup(c, chunkSize, checked)
+		if err == errCheckFirst {
+			if err := check(); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		if f == nil {
 			return out, err
 		}

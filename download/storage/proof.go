@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -42,6 +43,9 @@ import (
 // better: a chunk with good data but a garbled chunk_hash field, which
 // eager checking skipped, completes its file when the file hash matches.
 
+// errCheckFirst asks Put to check a chunk before it starts a version entry.
+var errCheckFirst = errors.New("check the chunk first")
+
 // ChunkHashError is a chunk whose data does not match its chunk hash: bad
 // input, to be skipped.
 type ChunkHashError struct{ Index, Total int64 }
@@ -64,22 +68,6 @@ func checkedEarly(c *Chunk) bool {
 	return c.Index == c.Total
 }
 
-// mayStartVersion says whether a chunk of a multi-chunk file may start a
-// new version entry (or supersede one): then it is checked before the
-// lookup, so that a bad chunk never replaces a version in progress.
-func (e *Engine) mayStartVersion(c *Chunk) bool {
-	incoming := version{hash: c.FileHash}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if f := e.files[c.Paths.Rel]; f != nil && f.version.same(incoming) {
-		return false
-	}
-	if pub, ok := e.published.get(c.Paths.Rel); ok && pub.same(incoming) {
-		return false // a late duplicate, most likely
-	}
-	return true
-}
-
 // needsProofLocked says whether an unchecked chunk must be checked before
 // the file takes it.
 func (f *partialFile) needsProofLocked(c *Chunk) bool {
@@ -87,7 +75,10 @@ func (f *partialFile) needsProofLocked(c *Chunk) bool {
 		return true
 	}
 	if c.Total > 1 && len(f.have) == 0 {
-		return true // it would fix the layout
+		// The entry's layout came from a checked chunk not yet stored, or
+		// from the journal: check this one anyway, rather than reason
+		// about which.
+		return true
 	}
 	if _, ok := f.have[c.Index]; ok && !f.queued {
 		_, proven := f.proven[c.Index]
@@ -132,13 +123,18 @@ func (e *Engine) settleDuplicateLocked(f *partialFile, c *Chunk) (out Outcome, r
 		f.proven[c.Index] = struct{}{}
 		return Duplicate, false, nil
 	}
-	// Nothing may read the chunk while it is rewritten.
+	// Nothing may read the chunk while it is rewritten. Waiting lets other
+	// consumers in: the file may have been settled, verified, or had the
+	// bad chunk dropped meanwhile (then this copy is stored afresh).
 	_ = f.waitHashLocked()
 	if f.done {
 		return 0, true, nil
 	}
-	if _, proven := f.proven[c.Index]; proven {
-		return Duplicate, false, nil // another consumer settled it meanwhile
+	if _, stored := f.have[c.Index]; !stored {
+		return 0, true, nil
+	}
+	if _, proven := f.proven[c.Index]; proven || f.queued {
+		return Duplicate, false, nil
 	}
 	if err := e.openLocked(f); err != nil { // waiting may have let it be closed
 		return 0, false, err
