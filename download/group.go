@@ -22,10 +22,24 @@ import (
 // by two thirds (measured: 256 MiB in 5.6 s instead of 1.4 s), so the pause
 // is short. A config file may still set any of them.
 var consumerDefaults = map[string]string{
-	"queued.max.messages.kbytes":               "16384",
-	"fetch.max.bytes":                          "16777216",
 	"fetch.queue.backoff.ms":                   "10",
 	"metadata.recovery.rebootstrap.trigger.ms": RebootstrapTriggerMS,
+}
+
+// prefetchKB is the prefetch of the whole process (queued messages, and
+// as much again per fetch response), shared by its consumers so that memory
+// does not grow with --n_threads either: 16 MiB each for the default two,
+// 8 MiB each for four (four with 16 MiB each peaked at 183 MiB RSS on one
+// 512 MiB file), never less than 4 MiB or more than 16 MiB.
+const prefetchKB = 32 << 10
+
+// prefetchDefaults are the queue and fetch sizes of each of n consumers.
+func prefetchDefaults(n int) map[string]string {
+	kb := min(16<<10, max(4<<10, prefetchKB/max(n, 1)))
+	return map[string]string{
+		"queued.max.messages.kbytes": strconv.Itoa(kb),
+		"fetch.max.bytes":            strconv.Itoa(kb << 10),
+	}
 }
 
 // RebootstrapTriggerMS is this program's metadata.recovery.rebootstrap
@@ -85,6 +99,9 @@ type retry struct {
 func newConsumer(d *Downloader, index int, logs chan kafka.LogEvent) (*consumer, error) {
 	cm := kafka.ConfigMap{}
 	for k, v := range consumerDefaults {
+		cm[k] = v
+	}
+	for k, v := range prefetchDefaults(d.cfg.Consumers) {
 		cm[k] = v
 	}
 	for k, v := range d.cfg.Kafka {
