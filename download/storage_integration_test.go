@@ -236,3 +236,40 @@ func sha512Sum(b []byte) []byte {
 	s := sha512.Sum512(b)
 	return s[:]
 }
+
+// R5: after a failed fsync the downloader stops without committing what
+// came since the last good barrier, and Run returns the error (the program
+// exits non-zero, the service manager restarts it, Kafka delivers again).
+func TestFailedFsyncStopsWithoutCommitting(t *testing.T) {
+	topic := storageTopic(t, "failed_fsync")
+	group := "g-" + topic
+	out := t.TempDir()
+	var broken atomic.Bool
+	wrap := func(fsys storage.FS) storage.FS {
+		return &storage.Faults{FS: fsys, FailSync: func(string) error {
+			if broken.Load() {
+				return syscall.EIO
+			}
+			return nil
+		}}
+	}
+	r := startLoggedFS(t, out, topic, group, false, wrap)
+	first := randomBytes(240, 20_000)
+	produceAll(t, topic, uploadtest.FileChunks(first, "ok/first.dat", 4096, uploadtest.Options{}))
+	WaitFor(t, "the first file", time.Minute, func() bool { return fileIs(out, "ok/first.dat", first) })
+	WaitFor(t, "its offsets committed", time.Minute, func() bool { return committedAll(t, group, topic) })
+
+	broken.Store(true)
+	produceAll(t, topic, uploadtest.FileChunks(randomBytes(241, 20_000), "lost/second.dat", 4096, uploadtest.Options{}))
+	select {
+	case <-r.done:
+	case <-time.After(time.Minute):
+		t.Fatal("the downloader went on after a failed fsync")
+	}
+	if !storage.IsDurability(r.err) {
+		t.Fatalf("Run returned %v, want the failed fsync", r.err)
+	}
+	if committedAll(t, group, topic) {
+		t.Fatal("offsets of data whose fsync failed were committed")
+	}
+}

@@ -105,6 +105,8 @@ type parsedJournal struct {
 	complete *journalComplete
 	// good is the length of the records read; what follows is torn.
 	good int64
+	// legacy: read from version 0.1.0's text format, to be rewritten.
+	legacy bool
 }
 
 var errNoHeader = errors.New("journal has no readable header")
@@ -131,6 +133,11 @@ func parseJournal(raw []byte) (*parsedJournal, error) {
 		j.good += recordOverhead + n
 	}
 	if first {
+		if len(raw) > 0 && raw[0] == '{' {
+			if old, err := parseJournalV1(raw); err == nil {
+				return old, nil
+			}
+		}
 		return nil, errNoHeader
 	}
 	return j, nil

@@ -2,6 +2,9 @@ package storage
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,4 +70,34 @@ func FuzzParseJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A file half received by version 0.1.0 (text journal) is resumed after
+// the upgrade: its committed chunks are not lost.
+func TestOldTextJournalIsResumed(t *testing.T) {
+	dir := t.TempDir()
+	data := randomBytes(50, 5000)
+	chunks := upload("old/f.bin", data, 1000, t0, 0)
+	var j strings.Builder
+	fmt.Fprintf(&j, `{"v":1,"rel":"old/f.bin","dest":"old/f.bin","append":"","file_hash":"%x","total":5,"mtime":0}`+"\n", chunks[0].FileHash)
+	part := make([]byte, 3000)
+	for _, c := range chunks[:3] {
+		copy(part[c.Offset:], c.Data)
+		fmt.Fprintf(&j, "c %d %d %d %x\n", c.Index, c.Offset, len(c.Data), c.ChunkHash)
+	}
+	j.WriteString("c 4 30") // a torn last line
+	os.MkdirAll(filepath.Join(dir, PartialDir), 0o755)
+	os.WriteFile(filepath.Join(dir, PartialDir, "abc-1.journal"), []byte(j.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, PartialDir, "abc-1.part"), part, 0o644)
+
+	te := openEngine(t, dir, nil, Options{})
+	if te.logged("3 of 5 chunks already on disk") != 1 {
+		t.Fatal("the old journal was not resumed")
+	}
+	te.crash()
+	te2 := openEngine(t, dir, nil, Options{}) // now from the rewritten journal
+	te2.putAll(chunks[3:])
+	te2.barrier()
+	assertFile(t, te2.path("old/f.bin"), data)
+	assertNoPartialData(t, dir)
 }

@@ -136,6 +136,22 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 	} else {
 		f.lastChunk = e.opts.Now()
 	}
+	if j.legacy {
+		// Rewritten in the current format, atomically (the file is closed).
+		b := appendHeaderRecord(nil, f.header())
+		for _, c := range j.chunks {
+			b = appendChunkRecord(b, c.index, c.offset, c.length, c.hash)
+		}
+		if j.complete != nil {
+			b = appendCompleteRecord(b, *j.complete)
+		}
+		if err := writeFileDurably(e.fsys, jpath, b); err != nil {
+			e.setAside(id, true, fmt.Errorf("rewrite its journal of version 0.1.0: %w", err))
+			return nil
+		}
+		f.jsize = int64(len(b))
+		e.log.WithField("file", h.Rel).Infof("converted the journal of %q from version 0.1.0", h.Rel)
+	}
 	if j.complete != nil {
 		if int64(len(f.have)) != f.total && f.total > 1 {
 			e.setAside(id, true, errors.New("its journal says complete, but lists missing chunks"))
