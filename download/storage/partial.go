@@ -290,6 +290,10 @@ func (e *Engine) syncLocked(f *partialFile) error {
 	if err := f.data.Sync(); err != nil {
 		return e.syncFailed(f.paths.Rel, err)
 	}
+	if f.hashedUpTo > 0 {
+		// Durable and hashed: read again only if a chunk must be checked.
+		dropCache(f.data, 0, f.hashedUpTo)
+	}
 	return e.flushJournalLocked(f)
 }
 

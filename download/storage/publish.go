@@ -259,6 +259,7 @@ func (e *Engine) syncForPublish(f *partialFile) error {
 		if err := f.data.Sync(); err != nil {
 			return e.syncFailed(f.paths.Rel, err)
 		}
+		dropCache(f.data, 0, 0)
 		f.data.Close()
 		f.data = nil
 	}

@@ -82,6 +82,9 @@ func (r row) median() result {
 	return result{pick(func(x result) float64 { return x.seconds }), pick(func(x result) float64 { return x.rssMiB }), pick(func(x result) float64 { return x.cpu })}
 }
 
+// threadCounts are the --n_threads values this program runs with (-threads).
+var threadCounts []int
+
 type bench struct {
 	bootstrap string
 	bin, venv string
@@ -108,7 +111,16 @@ func main() {
 	out := flag.String("out", "", "also write the Markdown table to this file")
 	profiles := flag.String("profile", "", "write pprof CPU and allocation profiles of this program's runs to this folder")
 	baseline := flag.String("baseline", "", "another build of this program to measure alongside (2 consumers)")
+	threads := flag.String("threads", "2,4", "the --n_threads values this program is measured with (1,2,4 shows the scaling)")
 	flag.Parse()
+	for _, t := range strings.Split(*threads, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -threads %q: want numbers of consumers such as 1,2,4\n", *threads)
+			os.Exit(2)
+		}
+		threadCounts = append(threadCounts, n)
+	}
 	if err := run(*scale, *runs, *only, *bin, *venv, *out, *profiles, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -214,8 +226,16 @@ func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
 		run  func() (result, error)
 	}{
 		{"bare consumer (librdkafka)", func() (result, error) { return b.bare(topic, nmsgs) }},
-		{"this program, 2 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 2) }},
-		{"this program, 4 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 4) }},
+	}
+	for _, n := range threadCounts {
+		name := fmt.Sprintf("this program, %d consumers", n)
+		if n == 1 {
+			name = "this program, 1 consumer"
+		}
+		clients = append(clients, struct {
+			name string
+			run  func() (result, error)
+		}{name, func() (result, error) { return b.ours(b.bin, topic, sums, n) }})
 	}
 	if b.baseline != "" {
 		clients = append(clients, struct {
