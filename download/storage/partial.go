@@ -93,7 +93,11 @@ func (e *Engine) newPartial(c *Chunk, chunkSize int64, v version) *partialFile {
 		hasher:    sha512.New(),
 		budget:    &e.retainedBytes,
 	}
-	f.pending = appendHeaderRecord(nil, f.header())
+	if f.total > 1 {
+		// A single-chunk file gets a journal only if it must wait to be
+		// put in place (waitLocked writes it then).
+		f.pending = appendHeaderRecord(nil, f.header())
+	}
 	return f
 }
 

@@ -73,7 +73,9 @@ func (e *Engine) queuePublishLocked(f *partialFile, dest string, ok bool) {
 	f.queued = true
 	f.dest = dest
 	f.hashOK = ok
-	f.pending = appendCompleteRecord(f.pending, journalComplete{Dest: dest, HashOK: ok})
+	if f.total > 1 || f.durable {
+		f.pending = appendCompleteRecord(f.pending, journalComplete{Dest: dest, HashOK: ok})
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.dirty, f)
