@@ -107,6 +107,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	case cfg.Consumers < 1:
 		return nil, fmt.Errorf("need at least one consumer, not %d", cfg.Consumers)
 	}
+	tuneMalloc()
 	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}

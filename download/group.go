@@ -28,16 +28,16 @@ var consumerDefaults = map[string]string{
 
 // prefetchKB is the prefetch of the whole process (queued messages, and as
 // much again per fetch response), shared by its consumers so that memory
-// does not grow with --n_threads: 8 MiB each for the default two, 4 MiB
-// each for four. Measured on a 512 MiB file: 16 MiB per consumer peaked at
-// 183 MiB RSS with four consumers and 110-124 with two; 8 MiB each, at
-// 83-87 MiB. With fetch.queue.backoff.ms at 10 ms the queue refills long
-// before the consumers empty it.
-const prefetchKB = 16 << 10
+// does not grow with --n_threads: 12 MiB each for the default two, 6 MiB
+// each for four. Measured (workloads A and B at half size, 3 runs, with
+// tuneMalloc): 16 MiB each peaked at 126 MiB RSS on one 1 GiB file (and
+// four consumers with 16 MiB each at 183 MiB); 8 MiB each cost a fifth of
+// the throughput on A; 12 MiB each kept the throughput at 95-97 MiB.
+const prefetchKB = 24 << 10
 
 // prefetchDefaults are the queue and fetch sizes of each of n consumers.
 func prefetchDefaults(n int) map[string]string {
-	kb := min(8<<10, max(4<<10, prefetchKB/max(n, 1)))
+	kb := min(12<<10, max(4<<10, prefetchKB/max(n, 1)))
 	return map[string]string{
 		"queued.max.messages.kbytes": strconv.Itoa(kb),
 		"fetch.max.bytes":            strconv.Itoa(kb << 10),
