@@ -34,7 +34,7 @@ func (e *Engine) syncDurable() error {
 	var firstErr error
 	for f := range dirty {
 		f.mu.Lock()
-		err := e.syncLocked(f)
+		err := e.syncUnblockingLocked(f)
 		f.mu.Unlock()
 		if err != nil {
 			if IsDurability(err) {

@@ -262,8 +262,7 @@ func (e *Engine) syncForPublish(f *partialFile) error {
 			return e.syncFailed(f.paths.Rel, err)
 		}
 		dropCache(f.data, 0, 0)
-		f.data.Close()
-		f.data = nil
+		f.closeDataLocked()
 	}
 	if f.total > 1 || f.durable {
 		if err := e.flushJournalLocked(f); err != nil {
