@@ -67,8 +67,6 @@ func TestConsumerRules(t *testing.T) {
 		{"consumer wins over broker", "[broker]\nbootstrap.servers = b:1\nclient.id = from-broker\n" +
 			"[consumer]\nclient.id = from-consumer\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "b:1", "client.id": "from-consumer"}}},
-		{"no consumer section", broker,
-			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
 		{"OpenMSIStream keys dropped", broker + "node_id = n\n[consumer]\nkey.deserializer = StringDeserializer\n" +
 			"value.deserializer = DataFileChunkDeserializer\nkey.serializer = x\nvalue.serializer = y\nnode_id = m\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
@@ -82,9 +80,9 @@ func TestConsumerRules(t *testing.T) {
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
 		{"auto.offset.reset other kept", broker + "[consumer]\nauto.offset.reset = latest\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "auto.offset.reset": "latest"}}},
-		{"DEFAULT reaches the consumer", "[DEFAULT]\nclient.id = lab\n" + broker,
+		{"DEFAULT reaches the consumer", "[DEFAULT]\nclient.id = lab\n" + broker + "[consumer]\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "client.id": "lab"}}},
-		{"metadata.broker.list is enough", "[broker]\nmetadata.broker.list = b:1\n",
+		{"metadata.broker.list is enough", "[broker]\nmetadata.broker.list = b:1\n[consumer]\n",
 			ConsumerSettings{Kafka: map[string]string{"metadata.broker.list": "b:1"}}},
 		{"values as written, commit settings left to the downloader", broker + "[consumer]\nfetch.min.bytes = 100000\nenable.auto.commit = False\nenable.auto.offset.store = yes\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "fetch.min.bytes": "100000"}}},
@@ -124,7 +122,7 @@ func TestAutoCommitRequested(t *testing.T) {
 			t.Errorf("enable.auto.commit = %q: AutoCommitRequested = %v, want %v", value, got.AutoCommitRequested, want)
 		}
 	}
-	file, err := Load(writeConfig(t, "[broker]\nbootstrap.servers = b:1\n"), testLookup)
+	file, err := Load(writeConfig(t, "[broker]\nbootstrap.servers = b:1\n[consumer]\n"), testLookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +138,8 @@ func TestConsumerErrors(t *testing.T) {
 		contains []string
 	}{
 		{"no broker section", "[consumer]\ngroup.id = g\n", []string{"no [broker] section", "bootstrap.servers"}},
+		{"no consumer section", "[broker]\nbootstrap.servers = b:1\n", []string{"no [consumer] section", "group.id", "auto.offset.reset = earliest"}},
+		{"consumer section in another case", "[broker]\nbootstrap.servers = b:1\n[Consumer]\ngroup.id = g\n", []string{"no [consumer] section", "[Consumer] at line 3"}},
 		{"broker section in another case", "[Broker]\nbootstrap.servers = b:1\n", []string{"[broker]", "[Broker] at line 1"}},
 		{"kafkacrypto", "[kafkacrypto]\nnode_id = n\n[broker]\nbootstrap.servers = b:1\n",
 			[]string{"KafkaCrypto", "not supported yet"}},

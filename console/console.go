@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/internal/plural"
 )
 
 // maxInProgressShown bounds the check output: a folder with thousands of
@@ -169,7 +170,7 @@ func FormatCheck(st download.Status) string {
 	fmt.Fprintf(&b, "Files recognized so far (up to %d most recent completed files shown):\n", download.RecentLimit)
 	for i, f := range st.InProgress {
 		if i == maxInProgressShown {
-			fmt.Fprintf(&b, "\t... and %d more files in progress\n", len(st.InProgress)-i)
+			fmt.Fprintf(&b, "\t... and %s in progress\n", plural.Count(len(st.InProgress)-i, "more file", "more files"))
 			break
 		}
 		fmt.Fprintf(&b, "\t%s (in progress: %d/%d chunks)\n", f.Path, f.ChunksReceived, f.ChunksTotal)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/internal/plural"
 )
 
 // consumerDefaults bound librdkafka's prefetch so memory does not grow with
@@ -147,8 +149,8 @@ func (c *consumer) onMessage(m *kafka.Message) {
 		if r, ok := c.retries[p]; ok {
 			delete(c.retries, p)
 			c.d.limiter.Forget(storageKey)
-			c.log.Infof("partition %d: the chunk at offset %d is stored after %d retries; consumption continues",
-				p, m.TopicPartition.Offset, r.attempts)
+			c.log.Infof("partition %d: the chunk at offset %d is stored after %s; consumption continues",
+				p, m.TopicPartition.Offset, plural.Count(r.attempts, "retry", "retries"))
 		}
 		c.handled[p] = m.TopicPartition.Offset
 		return
@@ -395,23 +397,29 @@ func partitionList(tps []kafka.TopicPartition) string {
 	return "[" + strings.Join(s, ",") + "]"
 }
 
-// forwardLogs routes librdkafka's own log lines through logrus instead of
-// raw stderr. Warnings and errors of one kind (tag) are shown at most once
-// per repeat interval: a broker that is down makes librdkafka repeat itself
-// every few seconds, and the consumers report that condition themselves.
-// An expired group session is noted for the consumer whose client said so.
+// forwardLogs routes librdkafka's own log lines to the log file at debug
+// level, never to the terminal: what they mean is reported in the
+// program's own words (one warning per broker outage, one error for
+// refused credentials), and librdkafka repeats itself every few seconds
+// while a broker is down. Only its warnings about the config file's
+// settings (CONFWARN), which nothing else reports, are shown, once per
+// repeat interval. An expired group session is noted for the consumer
+// whose client said so.
 func (d *Downloader) forwardLogs(logs <-chan kafka.LogEvent) {
 	for ev := range logs {
 		if ev.Tag == "SESSTMOUT" {
 			d.noteSessionLost(ev.Name)
 		}
 		entry := d.log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		if ev.Level > 4 || credentialsNoise(ev) {
-			entry.Debug(ev.Message)
-		} else if _, ok := d.limiter.Allow("librdkafka " + ev.Tag); ok {
-			entry.Warn("librdkafka: " + ev.Message)
-		} else {
-			entry.Debug(ev.Message)
+		if ev.Tag == configWarningTag && ev.Level <= 4 {
+			if _, ok := d.limiter.Allow("librdkafka " + ev.Tag); ok {
+				entry.Warn("librdkafka: " + ev.Message)
+				continue
+			}
 		}
+		entry.Debug("librdkafka: " + ev.Message)
 	}
 }
+
+// configWarningTag marks librdkafka's warnings about its configuration.
+const configWarningTag = "CONFWARN"

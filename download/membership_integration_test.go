@@ -113,10 +113,10 @@ func TestSplitGroupIsReported(t *testing.T) {
 		OutputDir: t.TempDir(), Topic: topic, Consumers: 1, GroupID: group,
 		Kafka: map[string]string{"client.id": "other-lab-pc"},
 	})
-	want := `consumer group "` + group + `" is shared with 1 consumer(s) that are not this program's: client id "other-lab-pc" on host 127.0.0.1`
+	want := `consumer group "` + group + `" is shared with 1 consumer outside this program: client id "other-lab-pc" on host 127.0.0.1`
 	waitFor(t, "the first downloader's warning", time.Minute, func() bool { return strings.Contains(first.String(), want) })
 	waitFor(t, "the second downloader's warning", time.Minute, func() bool {
-		return strings.Contains(secondLogs.String(), `consumer group "`+group+`" is shared with 2 consumer(s) that are not this program's: client id "DataFileDownloadDirectory-`)
+		return strings.Contains(secondLogs.String(), `consumer group "`+group+`" is shared with 2 consumers outside this program: client id "DataFileDownloadDirectory-`)
 	})
 	if n := strings.Count(first.String(), sharedWarning); n != 1 {
 		t.Errorf("the first downloader warned %d times, want once", n)

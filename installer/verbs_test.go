@@ -185,16 +185,16 @@ func TestInstallDryRun(t *testing.T) {
 
 func TestInstallChecksLikeConsoleMode(t *testing.T) {
 	h := newServiceHarness(t)
-	h.expect(options.ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--topic_name", "test", "--service_name", "labdl")
 	delete(h.vars, "KAFKA_PASSWORD")
-	h.expect(options.ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--service_name", "labdl")
-	h.expect(options.ExitUsage, "service name", "install", "data", "--config", "lab.config", "--service_name", "my service")
-	h.expect(options.ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config")
+	h.expect(options.ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "service name", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "my service")
+	h.expect(options.ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config", "--topic_name", "test")
 	h.expect(options.ExitUsage, "unexpected argument", "start", "labdl")
 	if _, err := os.Stat(h.sd.UnitPath("labdl")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a rejected install wrote a unit")
 	}
 	h.sd.Euid = func() int { return 1000 }
 	h.vars["KAFKA_PASSWORD"] = "x"
-	h.expect(1, "sudo", "install", "data", "--config", "lab.config", "--service_name", "labdl")
+	h.expect(1, "sudo", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "labdl")
 }

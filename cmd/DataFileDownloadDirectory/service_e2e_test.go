@@ -125,8 +125,11 @@ func TestServiceBadConfigExits2(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("[broker]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, false, "run", t.TempDir(), "--config", bad, "--service_name", "e2esvc", "--logger_file_path", filepath.Join(t.TempDir(), "x.log"))
+	p := start(t, false, "run", t.TempDir(), "--config", bad, "--topic_name", "t", "--service_name", "e2esvc", "--logger_file_path", filepath.Join(t.TempDir(), "x.log"))
 	if code := p.wait(t, 30*time.Second); code != 2 {
 		t.Fatalf("exit %d for a config without bootstrap.servers, want 2\n%s", code, p.Output())
+	}
+	if !strings.Contains(p.Output(), "bootstrap.servers") {
+		t.Errorf("exit 2 for another reason than the config:\n%s", p.Output())
 	}
 }
