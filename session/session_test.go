@@ -376,7 +376,9 @@ func TestParentContextStops(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	go func() { code <- Console(ctx, []string{h.out(), "--config", h.config, "--topic_name", "test"}, nil, h.stdout, h.stderr, h.env) }()
+	go func() {
+		code <- Console(ctx, []string{h.out(), "--config", h.config, "--topic_name", "test"}, nil, h.stdout, h.stderr, h.env)
+	}()
 	h.waitStarted()
 	cancel()
 	if c := h.wait(code); c != options.ExitOK {
