@@ -15,7 +15,7 @@ VENV := $(CURDIR)/build/venv
 # 20 s). Their seed corpora are in testdata/fuzz/<target>/ of each package.
 FUZZTIME ?= 20s
 
-.PHONY: all build demo test deps kafka-lib python-venv lint fuzz bench bench-smoke clean windows package
+.PHONY: all build demo demo-stop test deps kafka-lib python-venv lint fuzz bench bench-smoke clean windows package
 
 all: build
 
@@ -46,10 +46,18 @@ python-venv: deps
 	bash test/python/setup-venv.sh $(VENV)
 
 # Starts a local broker, uploads a sample folder with the real OpenMSIStream
-# uploader, runs the downloader until every file is rebuilt, shows them and
-# stops everything.
-demo: build kafka-lib python-venv
+# uploader, runs the downloader until every file is rebuilt and shows them.
+# The broker keeps running and the files stay in build/demo/ (the demo says
+# how to go on by hand); demo-stop stops the broker. It installs only what
+# it needs: Java and Maven for the broker, Python's venv for the uploader.
+demo: build
+	bash test/deps.sh demo
+	bash test/kafka/broker.sh lib
+	bash test/python/setup-venv.sh $(VENV)
 	bash test/demo.sh
+
+demo-stop:
+	bash test/kafka/broker.sh stop build/demo/broker
 
 lint: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
