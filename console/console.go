@@ -162,8 +162,9 @@ func readLine(r *bufio.Reader) (string, error) {
 // progress with their chunk counts, then the recently completed files.
 func FormatCheck(st download.Status) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d messages read, %d messages processed, %d files completely reconstructed so far\n",
-		st.MessagesRead, st.MessagesProcessed, st.FilesCompleted)
+	fmt.Fprintf(&b, "%s read, %s processed, %s completely reconstructed so far\n",
+		plural.Count(st.MessagesRead, "message", "messages"), plural.Count(st.MessagesProcessed, "message", "messages"),
+		plural.Count(st.FilesCompleted, "file", "files"))
 	if len(st.InProgress) == 0 && len(st.RecentlyCompleted) == 0 {
 		return b.String()
 	}
