@@ -84,7 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
-# Issue 7's benchmark at full size (about half an hour; not part of `make
+# The benchmark at full size (15 to 30 minutes on 2 cores; not part of `make
 # test`): bare consumer vs this program vs the Python original, medians of 3.
 bench: build kafka-lib python-venv
 	$(GO) run ./test/bench -runs 3 -out test/bench/results.md
