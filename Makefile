@@ -73,7 +73,7 @@ WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
 # integration and interop tests against a real Kafka broker (started by the
 # tests themselves) and the real Python uploader, and a small benchmark run.
 test: deps kafka-lib python-venv lint build windows
-	DFDD_REQUIRE_BROKER=1 DFDD_PYTHON_VENV=$(VENV) DFDD_BINARY=$(CURDIR)/$(BIN) \
+	DFDD_REQUIRE_ALL=1 DFDD_PYTHON_VENV=$(VENV) DFDD_BINARY=$(CURDIR)/$(BIN) \
 	  DFDD_WINDOWS_EXE=$(CURDIR)/$(WINEXE) DFDD_VERSION=$(VERSION) \
 	  $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz

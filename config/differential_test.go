@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // The differential tests parse the same files with this package and with
@@ -99,7 +101,7 @@ func runPythonReader(t *testing.T, paths []string) map[string]fileView {
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed: the differential test against Python's configparser cannot run")
+		testkit.Need(t, "python3 is not installed: the differential test against Python's configparser cannot run")
 	}
 	cmd := exec.Command(python, append([]string{"-I", "-c", pythonReader}, paths...)...)
 	cmd.Env = []string{}

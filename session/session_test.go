@@ -589,7 +589,7 @@ func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
 func TestProgramID(t *testing.T) {
 	host, err := os.Hostname()
 	if err != nil {
-		t.Skip(err)
+		testkit.Need(t, "no host name: "+err.Error())
 	}
 	for _, tc := range []struct{ given, service, want string }{
 		{"lab-pc-3", "", "lab-pc-3"},

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // mountTmpfs mounts a tmpfs of the given size (as mount(8) reads it) for
@@ -30,14 +32,14 @@ import (
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root; the fault-injection unit tests in download/faults_test.go cover the same errors")
+		testkit.Need(t, "mounting a small tmpfs needs root (the fault-injection unit tests cover the same errors)")
 	}
 	dir := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0755", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s); the fault-injection unit tests in download/faults_test.go cover the same errors", err, strings.TrimSpace(string(out)))
+		testkit.Need(t, fmt.Sprintf("cannot mount a tmpfs here (%v: %s); the fault-injection unit tests cover the same errors", err, strings.TrimSpace(string(out))))
 	}
 	t.Cleanup(func() {
 		// Lazy, so that a program still holding files there cannot keep
@@ -196,11 +198,11 @@ func TestReadOnlyFolder(t *testing.T) {
 // to. Root may write anywhere, so the program runs as the user nobody.
 func TestPermissionDenied(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the program as another user")
+		testkit.Need(t, "running the program as another user needs root")
 	}
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skip("no user nobody:", err)
+		testkit.Need(t, "no user nobody: "+err.Error())
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)

@@ -17,49 +17,20 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/soak"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary returns the program under test: the one `make test` built, or a
-// fresh build.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("DFDD_BINARY"); p != "" {
-			binPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "dfdd-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "DataFileDownloadDirectory")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// binary is the program under test (testkit.Binary).
+func binary(t *testing.T) string { return testkit.Binary(t) }
 
 // setup makes a topic and a config file for it, as a user would write it.
 func setup(t *testing.T, partitions int) (topic, cfgPath string) {
@@ -89,23 +60,12 @@ func setupWith(t *testing.T, partitions int, consumer string) (topic, cfgPath st
 type proc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	mu     sync.Mutex
-	output bytes.Buffer // stdout and stderr together
+	output testkit.LockedBuffer // stdout and stderr together
 	done   chan struct{}
 	err    error
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.output.Write(b)
-}
-
-func (p *proc) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.output.String()
-}
+func (p *proc) Output() string { return p.output.String() }
 
 func start(t *testing.T, stdin bool, args ...string) *proc {
 	t.Helper()
@@ -120,7 +80,7 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 		prep(p.cmd)
 	}
 	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Stdout, p.cmd.Stderr = &p.output, &p.output
 	if stdin {
 		var err error
 		if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -274,7 +234,7 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 	t.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		t.Skip("no /proc:", err)
+		testkit.Need(t, "no /proc: "+err.Error())
 	}
 	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
 	utime, _ := strconv.Atoi(fields[11])

@@ -8,6 +8,7 @@ package testkit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,24 +72,33 @@ func Need(t testing.TB, missing string) {
 	t.Skip(missing)
 }
 
-// RepoRoot is the folder holding go.mod, found from the test's working
-// folder (the package's own).
-func RepoRoot(t testing.TB) string {
-	t.Helper()
+// FindRepoRoot is the folder holding go.mod, found from the working
+// folder (which go test sets to the package's own).
+func FindRepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
+			return "", errors.New("no go.mod above the working folder")
 		}
 		dir = parent
 	}
+}
+
+// RepoRoot is FindRepoRoot for a test, which fails without one.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 var (
