@@ -181,6 +181,14 @@ func TestInstallDryRun(t *testing.T) {
 	if len(h.sc.Calls) != 0 {
 		t.Errorf("a dry run ran systemctl: %q", h.sc.Calls)
 	}
+	if !strings.Contains(out, "\nUser=datafiledownloaddirectory\n") || !strings.Contains(out, "It runs as the user datafiledownloaddirectory, sandboxed") ||
+		strings.Contains(out, "WARNING") {
+		t.Errorf("dry run without --service_user:\n%s", out)
+	}
+	out = h.expect(0, "nothing was changed", "install", "data", "--config", "lab.config", "--topic_name", "t1", "--dry_run", "--service_user", "root")
+	if !strings.Contains(out, "\nUser=root\n") || !strings.Contains(out, "WARNING: the service runs as root") {
+		t.Errorf("dry run with --service_user root:\n%s", out)
+	}
 }
 
 func TestInstallChecksLikeConsoleMode(t *testing.T) {

@@ -139,14 +139,14 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		err = os.MkdirAll(out, 0o755)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: cannot create the output folder %s: %v\n", about.Name, opts.OutputDir, err)
+		fmt.Fprintf(stderr, "%s: error: cannot create the output folder %s: %v%s\n", about.Name, opts.OutputDir, err, sandboxHint(err))
 		return nil, options.ExitUsage
 	}
 	s.OutputDir = out
 	// Before anything is written there: the log file may be the other
 	// program's.
 	if s.lock, err = folderlock.Acquire(filepath.Join(out, download.StateDirName), out); err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", about.Name, err)
+		fmt.Fprintf(stderr, "%s: error: %v%s\n", about.Name, err, sandboxHint(err))
 		var inUse *folderlock.InUseError
 		if errors.As(err, &inUse) {
 			// A service retries, and gets the folder once the other
@@ -495,4 +495,13 @@ func stoppingLine(sig os.Signal) string {
 		return "Received SIGHUP (the terminal was closed): stopping"
 	}
 	return "Received " + signalName(sig) + ": stopping"
+}
+
+// sandboxHint explains a read-only output folder under systemd, where the
+// usual cause is the unit's sandbox, not the disk.
+func sandboxHint(err error) string {
+	if errors.Is(err, syscall.EROFS) && os.Getenv("INVOCATION_ID") != "" {
+		return "; under systemd the unit must list the folder in ReadWritePaths= (systemctl edit the service; see docs/service.md)"
+	}
+	return ""
 }
