@@ -9,6 +9,7 @@ import (
 )
 
 func TestConsumerFromShippedConfigs(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"KAFKA_TEST_CLUSTER_BOOTSTRAP_SERVERS": "test.cluster:9092",
 		"KAFKA_TEST_CLUSTER_USERNAME":          "test-user",
@@ -58,6 +59,7 @@ func TestConsumerFromShippedConfigs(t *testing.T) {
 }
 
 func TestConsumerRules(t *testing.T) {
+	t.Parallel()
 	const broker = "[broker]\nbootstrap.servers = localhost:9092\n"
 	tests := []struct {
 		name string
@@ -105,6 +107,7 @@ func TestConsumerRules(t *testing.T) {
 }
 
 func TestAutoCommitRequested(t *testing.T) {
+	t.Parallel()
 	for value, want := range map[string]bool{
 		"true": true, "True": true, "TRUE": true, "yes": true, "On": true, "1": true,
 		"false": false, "False": false, "no": false, "off": false, "0": false, "": false, "maybe": false,
@@ -132,6 +135,7 @@ func TestAutoCommitRequested(t *testing.T) {
 }
 
 func TestConsumerErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		text     string
@@ -171,6 +175,7 @@ func TestConsumerErrors(t *testing.T) {
 
 // The shipped encrypted config loads (its variables are set) but is refused.
 func TestShippedEncryptedConfigRefused(t *testing.T) {
+	t.Parallel()
 	lookup := func(string) (string, bool) { return "set", true }
 	file, err := Load(filepath.Join("testdata", "test_encrypted.config"), lookup)
 	if err != nil {

@@ -187,6 +187,7 @@ func compareWithPython(t *testing.T, paths []string, describe func(path string) 
 }
 
 func TestDifferentialTestdata(t *testing.T) {
+	t.Parallel()
 	paths, err := filepath.Glob(filepath.Join("testdata", "*.config"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no testdata config files: %v", err)
@@ -212,6 +213,7 @@ var differentialLines = []string{
 }
 
 func TestDifferentialRandomFiles(t *testing.T) {
+	t.Parallel()
 	random := rand.New(rand.NewPCG(20240611, 1))
 	endings := []string{"\n", "\r\n", "\r"}
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 // read, a program it cannot run or a full output folder it cannot write
 // stop the install with the fix.
 func TestInstallPreparesTheAccount(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		testkit.Need(t, "giving a folder to another user needs root")
 	}

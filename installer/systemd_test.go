@@ -48,6 +48,7 @@ func testDefinition(t *testing.T) installer.Definition {
 }
 
 func TestRender(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestSystemd(t)
 	d := testDefinition(t)
 	d.User = "labuser"
@@ -94,6 +95,7 @@ func TestRender(t *testing.T) {
 // systemd-analyze prints warnings (unknown keys, bad values) and still
 // exits 0, so any output fails the test.
 func TestRenderedUnitsVerify(t *testing.T) {
+	t.Parallel()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		testkit.Need(t, "systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
@@ -124,6 +126,7 @@ func TestRenderedUnitsVerify(t *testing.T) {
 }
 
 func TestInstallLifecycle(t *testing.T) {
+	t.Parallel()
 	s, sc := newTestSystemd(t)
 	d := testDefinition(t)
 	if err := s.Install(d); err != nil {
@@ -214,6 +217,7 @@ func TestInstallLifecycle(t *testing.T) {
 }
 
 func TestInstallRefusals(t *testing.T) {
+	t.Parallel()
 	s, sc := newTestSystemd(t)
 	d := testDefinition(t)
 
@@ -263,6 +267,7 @@ func TestInstallRefusals(t *testing.T) {
 }
 
 func TestBinaryMovedSinceInstall(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestSystemd(t)
 	d := testDefinition(t)
 	if err := s.Install(d); err != nil {
@@ -282,6 +287,7 @@ func TestBinaryMovedSinceInstall(t *testing.T) {
 // --root), which checks the unit's [Install] section the way a boot would
 // use it.
 func TestEnableWithRealSystemctl(t *testing.T) {
+	t.Parallel()
 	systemctl, err := exec.LookPath("systemctl")
 	if err != nil {
 		testkit.Need(t, "systemctl is missing: run test/deps.sh (Debian package systemd)")
@@ -339,6 +345,7 @@ func exposure(t *testing.T, analyze, unitPath string) float64 {
 // system user, with the output or log folder in a home folder too) and the
 // packaged template unit.
 func TestUnitsAreHardened(t *testing.T) {
+	t.Parallel()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		testkit.Need(t, "systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
@@ -387,6 +394,7 @@ func TestUnitsAreHardened(t *testing.T) {
 }
 
 func TestRenderSandbox(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestSystemd(t)
 	d := testDefinition(t)
 	d.OutputDir = `/data/lab "100%" data`

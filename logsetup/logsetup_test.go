@@ -13,6 +13,7 @@ import (
 )
 
 func TestLineFormatter(t *testing.T) {
+	t.Parallel()
 	ts := time.Date(2026, 4, 8, 17, 37, 45, 999_000_000, time.Local)
 	tests := []struct {
 		name      string
@@ -74,6 +75,7 @@ func TestLineFormatter(t *testing.T) {
 }
 
 func TestTwoLevels(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name                   string
 		stream, file           logrus.Level
@@ -126,6 +128,7 @@ func TestTwoLevels(t *testing.T) {
 }
 
 func TestNoFile(t *testing.T) {
+	t.Parallel()
 	var stream bytes.Buffer
 	log := New(&stream, logrus.WarnLevel, nil, logrus.DebugLevel)
 	log.Info("hidden")
@@ -143,6 +146,7 @@ func (w *failingWriter) Write([]byte) (int, error) {
 }
 
 func TestFailingFileKeepsStream(t *testing.T) {
+	t.Parallel()
 	var stream bytes.Buffer
 	file := &failingWriter{}
 	log := New(&stream, logrus.InfoLevel, file, logrus.InfoLevel)
@@ -167,6 +171,7 @@ func TestFailingFileKeepsStream(t *testing.T) {
 }
 
 func TestLogFilePath(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	existing := filepath.Join(dir, "logs")
@@ -191,6 +196,7 @@ func TestLogFilePath(t *testing.T) {
 }
 
 func TestOpenLogFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a", "b", "x.log")
 	lf, err := OpenFile(p)
@@ -215,6 +221,7 @@ func TestOpenLogFile(t *testing.T) {
 }
 
 func TestBareLineFormatter(t *testing.T) {
+	t.Parallel()
 	e := &logrus.Entry{Time: time.Now(), Level: logrus.WarnLevel, Message: "\nodd file", Data: logrus.Fields{"path": "a b"}}
 	got, err := lineFormatter{bare: true}.Format(e)
 	if err != nil || string(got) != "WARNING: odd file\n" {

@@ -29,6 +29,7 @@ func withRequired(args []string) []string {
 }
 
 func TestParseArgsDefaults(t *testing.T) {
+	t.Parallel()
 	o, err := ParseArgs([]string{"out", "--config", "c", "--topic_name", "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +54,7 @@ func TestParseArgsDefaults(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		args  []string
@@ -133,6 +135,7 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestParseArgsErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -195,6 +198,7 @@ func TestParseArgsErrors(t *testing.T) {
 }
 
 func TestParseLevel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want logrus.Level
@@ -233,6 +237,7 @@ func TestParseLevel(t *testing.T) {
 }
 
 func TestNormalizeName(t *testing.T) {
+	t.Parallel()
 	known := []string{"config", "topic_name", "consumer_group_id", "n_threads", "help", "version"}
 	tests := []struct{ in, want string }{
 		{"config", "config"},

@@ -7,6 +7,7 @@ import (
 )
 
 func TestServiceArgs(t *testing.T) {
+	t.Parallel()
 	o, err := Parse([]string{"out", "--n-threads", "4", "--dry_run", "--config", "c", "--service_user", "u",
 		"--update_seconds", "5", "--logger_file_level", "debug", "--consumer_group_id", "g", "--service_name", "s", "--topic_name", "t"}, InstallMode)
 	if err != nil {
@@ -23,6 +24,7 @@ func TestServiceArgs(t *testing.T) {
 }
 
 func TestCheckServiceName(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"DataFileDownloadDirectory", "lab_dl-2", "a.b", "_x"} {
 		if err := CheckServiceName(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
@@ -37,6 +39,7 @@ func TestCheckServiceName(t *testing.T) {
 
 // The help must explain every option the parser accepts.
 func TestHelpMentionsEveryOption(t *testing.T) {
+	t.Parallel()
 	help := HelpText()
 	for _, name := range []string{"--config", "--topic_name", "--consumer_topic_name", "--n_threads", "--consumer_group_id",
 		"--download_regex", "--update_seconds", "--logger_stream_level", "--logger_file_level", "--logger_file_path",

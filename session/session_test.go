@@ -131,6 +131,7 @@ func (h *harness) waitStarted() {
 func (h *harness) out() string { return filepath.Join(h.dir, "out") }
 
 func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"out", "--help"}, {"--n_threads", "0", "-h"}} {
 		h := newHarness(t, cleanStop)
 		if code := h.wait(h.start(nil, args...)); code != options.ExitOK {
@@ -153,6 +154,7 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := [][]string{
 		{},
 		{"--config", "x", "--topic_name", "test"},
@@ -184,6 +186,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestOutputFolderCreated(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	out := filepath.Join(h.dir, "a", "b", "out")
 	code := h.start(strings.NewReader("q\n"), out, "--config", h.config, "--topic_name", "test")
@@ -214,6 +217,7 @@ func TestOutputFolderRelativeMadeAbsolute(t *testing.T) {
 }
 
 func TestSetupErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args func(h *harness) []string
@@ -255,6 +259,7 @@ func TestSetupErrorsExit2(t *testing.T) {
 }
 
 func TestDownloaderNewFailsExit1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	h.newErr = errors.New("state folder unreadable")
 	if c := h.wait(h.start(nil, h.out(), "--config", h.config, "--topic_name", "test")); c != options.ExitFailure {
@@ -266,6 +271,7 @@ func TestDownloaderNewFailsExit1(t *testing.T) {
 }
 
 func TestQuitTyped(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"quit\n", "q\n", "  QUIT \r\n", "check\nq\n"} {
 		h := newHarness(t, cleanStop)
 		code := h.start(strings.NewReader(cmd), h.out(), "--config", h.config, "--topic_name", "xrd", "--n_threads", "3")
@@ -294,6 +300,7 @@ func TestQuitTyped(t *testing.T) {
 }
 
 func TestOneThreadWording(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test", "--n_threads", "1")); c != options.ExitOK {
 		t.Fatalf("exit %d", c)
@@ -304,6 +311,7 @@ func TestOneThreadWording(t *testing.T) {
 }
 
 func TestSignalStopsCleanly(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		h := newHarness(t, cleanStop)
 		pr, pw := io.Pipe()
@@ -328,6 +336,7 @@ func TestSignalStopsCleanly(t *testing.T) {
 }
 
 func TestSecondSignalForcesExit(t *testing.T) {
+	t.Parallel()
 	stuck := make(chan struct{})
 	defer close(stuck)
 	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
@@ -344,6 +353,7 @@ func TestSecondSignalForcesExit(t *testing.T) {
 }
 
 func TestShutdownIsBounded(t *testing.T) {
+	t.Parallel()
 	stuck := make(chan struct{})
 	defer close(stuck)
 	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
@@ -358,6 +368,7 @@ func TestShutdownIsBounded(t *testing.T) {
 }
 
 func TestRunErrorExit1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(context.Context) error { return errors.New("disk on fire") })
 	pr, pw := io.Pipe()
 	defer pw.Close()
@@ -373,6 +384,7 @@ func TestRunErrorExit1(t *testing.T) {
 }
 
 func TestParentContextStops(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
@@ -387,6 +399,7 @@ func TestParentContextStops(t *testing.T) {
 }
 
 func TestClosedStdinKeepsRunning(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	code := h.start(strings.NewReader(""), h.out(), "--config", h.config, "--topic_name", "test", "--update_seconds", "-1")
 	h.waitStarted()
@@ -402,6 +415,7 @@ func TestClosedStdinKeepsRunning(t *testing.T) {
 }
 
 func TestGroupID(t *testing.T) {
+	t.Parallel()
 	fresh := regexp.MustCompile(`^DataFileDownloadDirectory_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	tests := []struct {
 		name       string
@@ -443,6 +457,7 @@ func TestGroupID(t *testing.T) {
 }
 
 func TestLogFileLevels(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	logPath := filepath.Join(h.dir, "logs", "run.log")
 	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test",
@@ -467,6 +482,7 @@ func TestLogFileLevels(t *testing.T) {
 }
 
 func TestDotsGoToStdout(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	pr, pw := io.Pipe()
 	defer pw.Close()
@@ -487,6 +503,7 @@ func TestDotsGoToStdout(t *testing.T) {
 }
 
 func TestConfigErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		config string // "" means no file at all
@@ -535,6 +552,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestConfigSettingsReachTheDownloader(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	cfg := filepath.Join(h.dir, "lab.config")
 	const secret = "hunter2-very-secret"
@@ -577,6 +595,7 @@ func TestConfigSettingsReachTheDownloader(t *testing.T) {
 }
 
 func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test")); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
@@ -587,6 +606,7 @@ func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
 }
 
 func TestProgramID(t *testing.T) {
+	t.Parallel()
 	host, err := os.Hostname()
 	if err != nil {
 		testkit.Need(t, "no host name: "+err.Error())
@@ -604,6 +624,7 @@ func TestProgramID(t *testing.T) {
 }
 
 func TestTelemetrySettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, config string
 		args         []string
@@ -644,6 +665,7 @@ func TestTelemetrySettings(t *testing.T) {
 }
 
 func TestFreshGroupFromNewestSaysSo(t *testing.T) {
+	t.Parallel()
 	const line = "This new consumer group starts at the newest message"
 	for _, tc := range []struct {
 		name, consumer string
@@ -676,6 +698,7 @@ func TestFreshGroupFromNewestSaysSo(t *testing.T) {
 // A second program on an output folder in use stops at once, before it
 // writes anything there, and names the first.
 func TestSecondInstanceOnFolderRefused(t *testing.T) {
+	t.Parallel()
 	first := newHarness(t, cleanStop)
 	pr, pw := io.Pipe()
 	defer pw.Close()

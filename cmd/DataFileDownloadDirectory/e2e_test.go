@@ -179,6 +179,7 @@ func produce(t *testing.T, topic string, msgs []uploadtest.Message) {
 }
 
 func TestQuitCheckAndSummary(t *testing.T) {
+	t.Parallel()
 	topic, cfg := setup(t, 4)
 	out := filepath.Join(t.TempDir(), "new", "out") // created if missing
 	data := randomData(1, 300_000)
@@ -202,6 +203,7 @@ func TestQuitCheckAndSummary(t *testing.T) {
 }
 
 func TestClosedStdinSIGTERM(t *testing.T) {
+	t.Parallel()
 	topic, cfg := setup(t, 2)
 	out := t.TempDir()
 	p := start(t, false, out, "--config", cfg, "--topic_name", topic)
@@ -368,6 +370,7 @@ var fieldLike = regexp.MustCompile(` (consumer|client|tag|topic|partition|offset
 // TestUnreachableBroker: a broker that is down is reported (through the
 // program's log, not raw librdkafka lines) and retried, and quit still works.
 func TestUnreachableBroker(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "down.config")
 	// Port 1 on loopback: nothing listens there.

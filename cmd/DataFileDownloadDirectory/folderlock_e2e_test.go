@@ -14,6 +14,7 @@ import (
 // fencing can tell them apart): the second stops at once and names the
 // first; once the first has been killed, the folder is free again.
 func TestSecondProgramOnFolderRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "down.config")
 	// Nothing listens on port 1: no broker is needed to hold the folder.

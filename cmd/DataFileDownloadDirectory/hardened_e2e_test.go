@@ -51,6 +51,7 @@ exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --bound
 // downloads and stops cleanly, and that what it writes is not readable by
 // other users.
 func TestServiceUnderHardenedLimits(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		testkit.Need(t, "applying a unit's limits without systemd needs root")
 	}

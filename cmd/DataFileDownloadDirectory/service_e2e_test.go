@@ -121,6 +121,7 @@ func TestServiceUnderSupervisor(t *testing.T) {
 // RestartPreventExitStatus=2 relies on: a config error must not make
 // systemd restart the service in a loop.
 func TestServiceBadConfigExits2(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.config")
 	if err := os.WriteFile(bad, []byte("[broker]\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package plural
 import "testing"
 
 func TestCount(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		n    int64
 		want string

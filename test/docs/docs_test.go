@@ -85,6 +85,7 @@ func readBlocks(t *testing.T, root, file string) []block {
 }
 
 func TestReadmeIsShort(t *testing.T) {
+	t.Parallel()
 	root := testkit.RepoRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -97,6 +98,7 @@ func TestReadmeIsShort(t *testing.T) {
 
 // Issue numbers and session history mean nothing to a reader.
 func TestNoIssueNumbers(t *testing.T) {
+	t.Parallel()
 	root := testkit.RepoRoot(t)
 	issue := regexp.MustCompile(`(?i)\bissues? #?\d+|\(#\d+\)`)
 	for _, file := range documents(t, root) {
@@ -113,6 +115,7 @@ func TestNoIssueNumbers(t *testing.T) {
 }
 
 func TestLinksLeadSomewhere(t *testing.T) {
+	t.Parallel()
 	root := testkit.RepoRoot(t)
 	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
 	for _, file := range documents(t, root) {
@@ -132,6 +135,7 @@ func TestLinksLeadSomewhere(t *testing.T) {
 // The README's package map says what each package may import; the
 // imports of the code (tests aside) must keep to it.
 func TestPackageMapMatchesImports(t *testing.T) {
+	t.Parallel()
 	root := testkit.RepoRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -210,6 +214,7 @@ func TestPackageMapMatchesImports(t *testing.T) {
 // a package) must still be right: every DataFileDownloadDirectory command
 // line parses, and every make target exists.
 func TestShownCommandsParse(t *testing.T) {
+	t.Parallel()
 	root := testkit.RepoRoot(t)
 	targets := makeTargets(t, root)
 	checked := 0
