@@ -73,7 +73,7 @@ func TestAuthenticatedBrokersE2E(t *testing.T) {
 			waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "auth", "a.dat"), data) })
 			io.WriteString(p.stdin, "check\n")
 			waitFor(t, "the check output", 10*time.Second, func() bool {
-				return strings.Contains(p.Output(), "1 files completely reconstructed so far")
+				return strings.Contains(p.Output(), "1 file completely reconstructed so far")
 			})
 			// Heartbeats went through the authenticated listener.
 			kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 2 })

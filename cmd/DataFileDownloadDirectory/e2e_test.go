@@ -189,7 +189,7 @@ func TestQuitCheckAndSummary(t *testing.T) {
 	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "sub", "dir", "a.dat"), data) })
 	io.WriteString(p.stdin, "check\n")
 	waitFor(t, "the check output", 10*time.Second, func() bool {
-		return strings.Contains(p.Output(), "5 messages read, 5 messages processed, 1 files completely reconstructed so far")
+		return strings.Contains(p.Output(), "5 messages read, 5 messages processed, 1 file completely reconstructed so far")
 	})
 	waitFor(t, "a dot", 5*time.Second, func() bool { return strings.Contains(p.Output(), "\n.\n") })
 	io.WriteString(p.stdin, "quit\n")

@@ -58,7 +58,11 @@ func Acquire(stateDir, outputDir string) (*Lock, error) {
 		return nil, fmt.Errorf("cannot create the state folder: %w", err)
 	}
 	path := filepath.Join(stateDir, FileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	// Read-only, though it is locked for the whole run: Linux refuses to
+	// remount a filesystem read-only while a file on it is open for
+	// writing, and a lab may need to (the disk tests do). The lock needs
+	// no write access.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the lock file: %w", err)
 	}
@@ -69,12 +73,11 @@ func Acquire(stateDir, outputDir string) (*Lock, error) {
 		}
 		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
-	// Who holds the lock, for the next program's message. A failed write
-	// leaves the lock held all the same; that message is only poorer.
+	// Who holds the lock, for the next program's message, written through
+	// a handle of its own that is closed at once. A failed write leaves
+	// the lock held all the same; that message is only poorer.
 	info := fmt.Sprintf("pid %d\nstarted %s\n", os.Getpid(), time.Now().Format(timeLayout))
-	if f.Truncate(0) == nil {
-		_, _ = f.WriteAt([]byte(info), 0)
-	}
+	_ = os.WriteFile(path, []byte(info), 0o644)
 	return &Lock{f: f}, nil
 }
 

@@ -137,3 +137,21 @@ func TestUnwritableStateFolder(t *testing.T) {
 		t.Errorf("a state folder below a file: %v", err)
 	}
 }
+
+// The lock holds no file open for writing, which would keep a lab from
+// remounting the output folder's filesystem read-only.
+func TestLockFileNotOpenForWriting(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "state")
+	l, err := Acquire(state, "OUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if l.f.Name() == "" {
+		t.Fatal("no file")
+	}
+	if _, err := l.f.Write([]byte("x")); err == nil {
+		t.Error("the lock's file is open for writing")
+	}
+}
