@@ -305,7 +305,10 @@ func TestSymlinkEscapeIsBadInput(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
 	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
-		t.Fatal(err)
+		t.Skipf("symlinks cannot be made here: %v", err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Skip("symlinks cannot be made here: the link was not created (wine)")
 	}
 	te := openEngine(t, dir, nil, Options{})
 	for _, c := range upload("link/f", []byte("data"), 10, t0, 0) {

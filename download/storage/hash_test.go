@@ -1,11 +1,11 @@
 package storage
 
 import (
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 )
 
@@ -44,7 +44,7 @@ func TestTornJournalWriteIsRewritten(t *testing.T) {
 	te := openEngine(t, dir, func(f FS) FS {
 		return &Faults{FS: f, FailWrite: func(name string, b []byte, off int64) (int, error, bool) {
 			if full.Load() && strings.HasSuffix(name, ".journal") {
-				return len(b)/2 + 7, &fs.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}, true
+				return len(b)/2 + 7, &fs.PathError{Op: "write", Path: name, Err: errDiskFull}, true
 			}
 			return 0, nil, false
 		}}
@@ -79,7 +79,7 @@ func TestSmallFilesArePublishedInBatches(t *testing.T) {
 	te := openEngine(t, t.TempDir(), nil, Options{})
 	want := map[string][]byte{}
 	for i := range 300 {
-		rel := "batch/" + string(rune('a'+i%5)) + "/f" + string(rune('A'+i%26)) + string(rune('0'+i/26)) + ".bin"
+		rel := fmt.Sprintf("batch/%c/f%03d.bin", 'a'+i%5, i)
 		want[rel] = randomBytes(uint64(100+i), 100+i)
 		if out, err := te.Put(upload(rel, want[rel], 4096, t0, 0)[0]); err != nil || out != Completed {
 			t.Fatalf("%s: outcome %v, error %v", rel, out, err)

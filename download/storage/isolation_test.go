@@ -166,7 +166,7 @@ func TestDiskFullIsTrouble(t *testing.T) {
 	te := openEngine(t, t.TempDir(), func(f FS) FS {
 		return &Faults{FS: f, FailWrite: func(name string, b []byte, off int64) (int, error, bool) {
 			if full.Load() {
-				return 0, &fs.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}, true
+				return 0, &fs.PathError{Op: "write", Path: name, Err: errDiskFull}, true
 			}
 			return 0, nil, false
 		}}
