@@ -66,9 +66,11 @@ func isTLSFailure(e kafka.Error) bool {
 		strings.Contains(s, "ssl routines")
 }
 
-// assigned is called by a consumer after each rebalance: the broker took
-// our credentials, and the group may have changed.
-func (d *Downloader) assigned() {
+// assigned is called by consumer index after each rebalance: the broker
+// took our credentials, its group session is alive, and the group may
+// have changed.
+func (d *Downloader) assigned(index int) {
 	d.credentialsFailed.Store(false)
+	d.sessionLost[index].Store(false)
 	d.members.assigned()
 }

@@ -1,10 +1,8 @@
 package download_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,29 +10,20 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
 // logCapture keeps a downloader's log lines for the test to search, and
 // shows them with t.Log.
 type logCapture struct {
-	t   *testing.T
-	mu  sync.Mutex
-	buf bytes.Buffer
+	t *testing.T
+	testkit.LockedBuffer
 }
 
 func (l *logCapture) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
 	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (l *logCapture) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	return l.LockedBuffer.Write(p)
 }
 
 // startMember runs a downloader of a group with its own settings and a log
