@@ -159,19 +159,23 @@ func (s *Systemd) Render(d Definition) (string, error) {
 // spaces outside double quotes, reads C escapes inside them, expands %
 // specifiers everywhere and $VAR when a word starts with it; doubling % and
 // $ turns the last two off.
-func quoteExecArg(w string) string {
+func quoteExecArg(w string) string { return quoteUnitWord(w, true) }
+
+// quoteUnitWord double-quotes w for a unit file, escaping what systemd
+// reads inside quotes; dollars are doubled where it expands variables.
+func quoteUnitWord(w string, dollars bool) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range w {
-		switch r {
-		case '\\', '"':
+		switch {
+		case r == '\\' || r == '"':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case '%':
+		case r == '%':
 			b.WriteString("%%")
-		case '$':
+		case r == '$' && dollars:
 			b.WriteString("$$")
-		case '\t':
+		case r == '\t':
 			b.WriteString(`\t`)
 		default:
 			b.WriteRune(r)

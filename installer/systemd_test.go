@@ -47,6 +47,20 @@ func testDefinition(t *testing.T) installer.Definition {
 	}
 }
 
+// writeUnit renders d and writes it where systemd-analyze can read it.
+func writeUnit(t *testing.T, s *installer.Systemd, d installer.Definition) (path, unit string) {
+	t.Helper()
+	unit, err := s.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), d.Name+".service")
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, unit
+}
+
 func TestRender(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestSystemd(t)
@@ -110,14 +124,7 @@ func TestRenderedUnitsVerify(t *testing.T) {
 			d.User = "root"
 			d.Env = nil
 		}
-		unit, err := s.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "labdl.service")
-		if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path, unit := writeUnit(t, s, d)
 		got, err := exec.Command(analyze, "verify", path).CombinedOutput()
 		if err != nil || len(got) > 0 {
 			t.Errorf("systemd-analyze verify for output folder %q: %v\n%s\nunit:\n%s", out, err, got, unit)
@@ -360,14 +367,7 @@ func TestUnitsAreHardened(t *testing.T) {
 	for name, change := range cases {
 		d := testDefinition(t)
 		change(&d)
-		unit, err := s.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "labdl.service")
-		if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path, unit := writeUnit(t, s, d)
 		if got := exposure(t, analyze, path); got > maxExposure {
 			t.Errorf("%s: systemd-analyze security rates the installed unit %.1f, more than %.1f:\n%s", name, got, maxExposure, unit)
 		} else {
@@ -385,11 +385,7 @@ func TestUnitsAreHardened(t *testing.T) {
 	// Root is the administrator's choice, warned about; it is only logged.
 	d := testDefinition(t)
 	d.User = "root"
-	unit, _ := s.Render(d)
-	path := filepath.Join(t.TempDir(), "labdl.service")
-	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := writeUnit(t, s, d)
 	t.Logf("--service_user root: exposure %.1f", exposure(t, analyze, path))
 }
 

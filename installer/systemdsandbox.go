@@ -78,29 +78,13 @@ func underHome(paths []string) bool {
 	return false
 }
 
-// quotePaths writes a list for ReadWritePaths=: each path in double quotes
-// (systemd splits the value at spaces outside quotes and reads C escapes
-// inside), % doubled (specifiers are expanded).
+// quotePaths writes a list for ReadWritePaths=: each path double-quoted
+// (systemd splits the value at spaces outside quotes), % doubled
+// (specifiers are expanded there; variables are not).
 func quotePaths(paths []string) string {
 	q := make([]string, len(paths))
 	for i, p := range paths {
-		var b strings.Builder
-		b.WriteByte('"')
-		for _, r := range p {
-			switch r {
-			case '\\', '"':
-				b.WriteByte('\\')
-				b.WriteRune(r)
-			case '%':
-				b.WriteString("%%")
-			case '\t':
-				b.WriteString(`\t`)
-			default:
-				b.WriteRune(r)
-			}
-		}
-		b.WriteByte('"')
-		q[i] = b.String()
+		q[i] = quoteUnitWord(p, false)
 	}
 	return strings.Join(q, " ")
 }

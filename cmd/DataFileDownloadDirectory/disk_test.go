@@ -200,36 +200,12 @@ func TestPermissionDenied(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testkit.Need(t, "running the program as another user needs root")
 	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		testkit.Need(t, "no user nobody: "+err.Error())
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
 	topic, cfg := setup(t, 4)
-	// Everything nobody needs, in a folder nobody can read.
-	base := filepath.Join(t.TempDir(), "perm")
+	nb := forNobody(t, cfg, "perm")
+	uid, gid, base, bin, userCfg := nb.uid, nb.gid, nb.base, nb.bin, nb.cfg
 	out := filepath.Join(base, "out")
 	locked := filepath.Join(out, "locked")
-	for _, d := range []string{base, out, locked} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for d := base; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{out, locked} {
-		if err := os.Chown(d, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(base, "DataFileDownloadDirectory")
-	copyFile(t, binary(t), bin, 0o755)
-	userCfg := filepath.Join(base, "lab.config")
-	copyFile(t, cfg, userCfg, 0o644)
+	nb.own(t, out, locked)
 
 	files, msgs := someFiles(800, "locked", 4, 600_000)
 	stopWatch, watchErr := watch(out, files)
@@ -259,6 +235,55 @@ func TestPermissionDenied(t *testing.T) {
 		if strings.Contains(line, "permission denied") {
 			t.Logf("reported: %s", line)
 			break
+		}
+	}
+}
+
+// nobodyKit is what the program needs to run as the user nobody: a
+// folder nobody may enter (base), the program and the config file in it.
+type nobodyKit struct {
+	uid, gid       int
+	base, bin, cfg string
+}
+
+// forNobody prepares a nobodyKit in a new folder named name, with a copy of
+// config cfg; it needs root.
+func forNobody(t *testing.T, cfg, name string) nobodyKit {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testkit.Need(t, "running the program as another user needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		testkit.Need(t, "no user nobody: "+err.Error())
+	}
+	k := nobodyKit{base: filepath.Join(t.TempDir(), name)}
+	k.uid, _ = strconv.Atoi(nobody.Uid)
+	k.gid, _ = strconv.Atoi(nobody.Gid)
+	if err := os.MkdirAll(k.base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := k.base; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.bin = filepath.Join(k.base, "DataFileDownloadDirectory")
+	copyFile(t, binary(t), k.bin, 0o755)
+	k.cfg = filepath.Join(k.base, "lab.config")
+	copyFile(t, cfg, k.cfg, 0o644)
+	return k
+}
+
+// own makes the folders, in order, and gives them to nobody.
+func (k nobodyKit) own(t *testing.T, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, k.uid, k.gid); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

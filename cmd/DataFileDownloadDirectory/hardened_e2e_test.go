@@ -5,7 +5,6 @@ package main_test
 import (
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,37 +59,12 @@ func TestServiceUnderHardenedLimits(t *testing.T) {
 			testkit.Need(t, tool+" is missing (Debian packages util-linux and mount)")
 		}
 	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		testkit.Need(t, "no user nobody: "+err.Error())
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
 	topic, cfg := setup(t, 2)
-
-	// The program, its config and the folders, where the user may reach
-	// them; only out and logs become its own.
-	base := filepath.Join(t.TempDir(), "hardened")
-	out, logs := filepath.Join(base, "out"), filepath.Join(base, "logs")
-	for _, d := range []string{base, out, logs} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for d := base; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{out, logs} {
-		if err := os.Chown(d, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(base, "DataFileDownloadDirectory")
-	copyFile(t, binary(t), bin, 0o755)
-	userCfg := filepath.Join(base, "lab.config")
-	copyFile(t, cfg, userCfg, 0o644)
+	// Only out and logs become the user's own.
+	nb := forNobody(t, cfg, "hardened")
+	uid, gid, bin, userCfg := nb.uid, nb.gid, nb.bin, nb.cfg
+	out, logs := filepath.Join(nb.base, "out"), filepath.Join(nb.base, "logs")
+	nb.own(t, out, logs)
 
 	files, msgs := someFiles(900, "hardened", 3, 300_000)
 	produce(t, topic, msgs)
