@@ -24,14 +24,14 @@ type fencedError struct{ err kafka.Error }
 func (e *fencedError) Error() string { return e.err.Error() }
 func (e *fencedError) Unwrap() error { return e.err }
 
-// fatal records a consumer's fatal error and explains it.
-func (c *consumer) fatal(e kafka.Error) error {
-	c.failed = true
-	if e.Code() == kafka.ErrFencedInstanceID && c.d.members.instanceIDs != nil {
+// clientFailed explains a consumer's fatal client error. A fenced static
+// member is left to runConsumer, which may replace it.
+func (d *Downloader) clientFailed(_ int, e kafka.Error) error {
+	if e.Code() == kafka.ErrFencedInstanceID && d.members.instanceIDs != nil {
 		return &fencedError{e}
 	}
-	c.d.fatalSeen.Store(true)
-	return c.d.members.fatal(e)
+	d.fatalSeen.Store(true)
+	return d.members.fatal(e)
 }
 
 // fencedAfterOutage is how long after a broker outage a fenced consumer
@@ -49,6 +49,7 @@ const fencedAfterOutage = 2 * time.Minute
 func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kafka.LogEvent) error {
 	for {
 		err := c.run(ctx)
+		d.closeConsumer(c)
 		var fenced *fencedError
 		if !errors.As(err, &fenced) || ctx.Err() != nil {
 			return err
