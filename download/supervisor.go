@@ -51,10 +51,22 @@ func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kaf
 		err := c.run(ctx)
 		d.closeConsumer(c)
 		var fenced *fencedError
-		if !errors.As(err, &fenced) || ctx.Err() != nil {
+		if !errors.As(err, &fenced) {
 			return err
 		}
 		troubled := d.sessionLost[c.index].Load() || d.outage.recent(fencedAfterOutage)
+		if ctx.Err() != nil {
+			// Stopping anyway (closing a fenced client can take seconds,
+			// and a stop request may come meanwhile): a fence that trouble
+			// explains is no failure, since nothing past the last barrier
+			// was committed; another process holding the id still is.
+			if troubled {
+				c.log.Debugf("fenced while stopping after broker trouble: %v", fenced.err)
+				return nil
+			}
+			d.fatalSeen.Store(true)
+			return d.members.fatal(fenced.err)
+		}
 		if !d.members.mayReplaceFenced(c.index, troubled) {
 			d.fatalSeen.Store(true)
 			return d.members.fatal(fenced.err)
