@@ -36,6 +36,7 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 			return options.ExitFailure
 		}
 		fmt.Fprintf(stdout, "Would install service %s (nothing was changed):\n\n%s", def.Name, text)
+		tellAccount(stdout, def)
 		tellCaptured(stdout, def, "would be captured")
 		return options.ExitOK
 	}
@@ -44,9 +45,29 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 		return options.ExitFailure
 	}
 	fmt.Fprintf(stdout, "Installed service %s: it starts at boot and restarts after a failure.\n", def.Name)
+	tellAccount(stdout, def)
 	tellCaptured(stdout, def, "were captured")
 	fmt.Fprintf(stdout, "Start it now with: %s start --service_name %s\n", about.Name, def.Name)
 	return options.ExitOK
+}
+
+// tellAccount says which account a Linux service runs as, and warns about
+// root.
+func tellAccount(w io.Writer, d *Definition) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	user := serviceUser(*d)
+	if user == "root" {
+		fmt.Fprintf(w, "WARNING: the service runs as root (--service_user root). The unit still keeps it from most of the system, "+
+			"but root may write every folder it can see; without --service_user it runs as the system user %s, which may write only its output and log folders.\n", SystemUser)
+		return
+	}
+	writes := d.OutputDir
+	if d.LogDir != "" {
+		writes += " and " + d.LogDir
+	}
+	fmt.Fprintf(w, "It runs as the user %s, sandboxed by systemd: it may write only %s (and its log).\n", user, writes)
 }
 
 func tellCaptured(w io.Writer, d *Definition, verb string) {
@@ -90,11 +111,12 @@ func definition(opts *options.Options, e Env) (*Definition, error) {
 	if err := config.ValidateConsumer(settings.Kafka); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", file.Path(), err)
 	}
-	logFile := ""
+	logFile, logDir := "", ""
 	if opts.LogFile != "" {
 		if logFile, err = logsetup.FilePath(opts.LogFile, out); err != nil {
 			return nil, err
 		}
+		logDir = filepath.Dir(logFile)
 	}
 	exe, err := e.Executable()
 	if err != nil {
@@ -119,6 +141,8 @@ func definition(opts *options.Options, e Env) (*Definition, error) {
 		User:        opts.ServiceUser,
 		Env:         env,
 		OutputDir:   out,
+		ConfigFile:  cfgPath,
+		LogDir:      logDir,
 		InstallArgs: installArgs,
 	}, nil
 }

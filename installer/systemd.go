@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"text/template"
@@ -33,8 +32,10 @@ type Systemd struct {
 	Booted func() bool
 	// Euid is the effective user id; installing needs 0.
 	Euid func() int
-	// LookupUser checks that a --service_user exists.
-	LookupUser func(name string) error
+	// LookupUser finds the account a service runs as; CreateUser adds
+	// SystemUser when it is missing.
+	LookupUser func(name string) (*Account, error)
+	CreateUser func(name string) error
 }
 
 // NewSystemd returns the backend for this machine.
@@ -50,11 +51,9 @@ func NewSystemd() *Systemd {
 			fi, err := os.Stat("/run/systemd/system")
 			return err == nil && fi.IsDir()
 		},
-		Euid: os.Geteuid,
-		LookupUser: func(name string) error {
-			_, err := user.Lookup(name)
-			return err
-		},
+		Euid:       os.Geteuid,
+		LookupUser: lookupAccount,
+		CreateUser: createSystemUser,
 	}
 }
 
@@ -92,8 +91,9 @@ StartLimitIntervalSec=0
 [Service]
 Type=simple
 ExecStart={{.ExecStart}}
-{{- if .User}}
 User={{.User}}
+{{- if .Group}}
+Group={{.Group}}
 {{- end}}
 {{- if .EnvFile}}
 EnvironmentFile={{.EnvFile}}
@@ -111,6 +111,9 @@ RestartSec={{.RestartSec}}
 RestartPreventExitStatus=2
 TimeoutStopSec={{.StopTimeout}}
 
+# Sandboxing: the program reads its config and the network, and writes only
+# the output folder and its log.
+{{.Sandbox}}
 [Install]
 WantedBy=multi-user.target
 `))
@@ -125,11 +128,18 @@ func (s *Systemd) Render(d Definition) (string, error) {
 	for i, w := range words {
 		quoted[i] = quoteExecArg(w)
 	}
+	user := serviceUser(d)
+	group := ""
+	if user == SystemUser {
+		group = SystemUser
+	}
 	data := map[string]string{
 		"Name":             d.Name,
+		"User":             user,
+		"Group":            group,
+		"Sandbox":          sandbox(d, user),
 		"Description":      escapeSpecifiers(oneLine(d.Description)),
 		"ExecStart":        strings.Join(quoted, " "),
-		"User":             d.User,
 		"WorkingDirectory": escapeSpecifiers(d.OutputDir),
 		"StopTimeout":      StopTimeout,
 		"RestartSec":       fmt.Sprintf("%ds", int(dfservice.RestartDelay/time.Second)),
@@ -149,19 +159,23 @@ func (s *Systemd) Render(d Definition) (string, error) {
 // spaces outside double quotes, reads C escapes inside them, expands %
 // specifiers everywhere and $VAR when a word starts with it; doubling % and
 // $ turns the last two off.
-func quoteExecArg(w string) string {
+func quoteExecArg(w string) string { return quoteUnitWord(w, true) }
+
+// quoteUnitWord double-quotes w for a unit file, escaping what systemd
+// reads inside quotes; dollars are doubled where it expands variables.
+func quoteUnitWord(w string, dollars bool) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range w {
-		switch r {
-		case '\\', '"':
+		switch {
+		case r == '\\' || r == '"':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case '%':
+		case r == '%':
 			b.WriteString("%%")
-		case '$':
+		case r == '$' && dollars:
 			b.WriteString("$$")
-		case '\t':
+		case r == '\t':
 			b.WriteString(`\t`)
 		default:
 			b.WriteRune(r)
@@ -225,10 +239,8 @@ func (s *Systemd) Install(d Definition) error {
 	if err := s.CheckInstall(); err != nil {
 		return err
 	}
-	if d.User != "" {
-		if err := s.LookupUser(d.User); err != nil {
-			return fmt.Errorf("--service_user %s: no such user on this system: %w", d.User, err)
-		}
+	if err := s.prepareAccount(d); err != nil {
+		return err
 	}
 	if err := checkEnv(d.Env); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // TestInteropWithOpenMSIStreamUploaders uploads a folder with the real
@@ -21,7 +22,7 @@ import (
 func TestInteropWithOpenMSIStreamUploaders(t *testing.T) {
 	venv := os.Getenv("DFDD_PYTHON_VENV")
 	if venv == "" {
-		t.Skip("DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
+		testkit.Need(t, "DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
 	}
 	topic, _ := setup(t, 4)
 	cfg, err := filepath.Abs("../../test/python/local_broker.config")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // pythonVenv is the virtual environment with the real OpenMSIStream that
@@ -18,7 +19,7 @@ func pythonVenv(t *testing.T) string {
 	t.Helper()
 	venv := os.Getenv("DFDD_PYTHON_VENV")
 	if venv == "" {
-		t.Skip("DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
+		testkit.Need(t, "DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
 	}
 	if _, err := os.Stat(filepath.Join(venv, "bin", "python")); err != nil {
 		t.Fatalf("DFDD_PYTHON_VENV=%s has no Python: %v", venv, err)
