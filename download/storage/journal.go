@@ -172,7 +172,7 @@ func (j *parsedJournal) apply(p []byte, first bool) bool {
 		if idx < 1 || idx > j.header.Total {
 			return false
 		}
-		j.chunks = append(j.chunks, journalChunk{index: idx, dropped: true})
+		j.chunks = append(j.chunks, journalChunk{index: idx, offset: (idx - 1) * j.header.ChunkSize, dropped: true})
 	case p[0] == recComplete:
 		var c journalComplete
 		if json.Unmarshal(p[1:], &c) != nil || c.Dest == "" {

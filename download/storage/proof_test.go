@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -320,5 +321,38 @@ func TestLazyCheckingMatchesEagerChecking(t *testing.T) {
 			t.Fatalf("round %d: %d messages found invalid, eager checking finds %d (restart at %d of %d)", round, lazyInvalid, eagerInvalid, restartAt, len(msgs))
 		}
 		te.crash()
+	}
+}
+
+// A chunk found bad gets a drop record; its good copy a chunk record of
+// its own, which is the one that counts.
+func TestJournalDropRecords(t *testing.T) {
+	h := journalHeader{Rel: "a/b.dat", Dest: "a/b.dat", FileHash: strings.Repeat("ab", 64), Total: 3, ChunkSize: 100}
+	b := appendHeaderRecord(nil, h)
+	b = appendChunkRecord(b, 1, 0, 100, bytes.Repeat([]byte{1}, 64))
+	b = appendChunkRecord(b, 2, 100, 100, bytes.Repeat([]byte{2}, 64))
+	b = appendDropRecord(b, 2)
+	b = appendChunkRecord(b, 3, 200, 50, bytes.Repeat([]byte{3}, 64))
+	j, err := parseJournal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.stored(); len(got) != 2 || got[2].hash != nil {
+		t.Fatalf("after the drop: %+v, want chunks 1 and 3", got)
+	}
+	b = appendChunkRecord(b, 2, 100, 100, bytes.Repeat([]byte{9}, 64))
+	if j, err = parseJournal(b); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.stored(); len(got) != 3 || !bytes.Equal(got[2].hash, bytes.Repeat([]byte{9}, 64)) {
+		t.Fatalf("after the good copy: %+v", got)
+	}
+	if n, _, _ := DescribeJournal(b); n != 3 {
+		t.Fatalf("DescribeJournal says %d chunks, want 3", n)
+	}
+	// A drop record of a chunk the file cannot have ends the journal there.
+	bad := appendDropRecord(appendHeaderRecord(nil, h), 4)
+	if j, err := parseJournal(bad); err != nil || len(j.chunks) != 0 {
+		t.Fatalf("drop of chunk 4 of 3: %+v, %v", j, err)
 	}
 }
