@@ -8,7 +8,10 @@
 // received), versions.go (which version of a path wins), publish.go
 // (putting a verified file in place, and files waiting for that),
 // recovery.go (resuming after a restart), expiry.go (giving up on files
-// whose last chunk never comes), journal.go (the on-disk record).
+// whose last chunk never comes), journal.go (the on-disk record),
+// proof.go (which chunks are checked against their own hash, and finding
+// bad ones when a file's hash fails), barrier.go (making stored chunks
+// durable before their offsets are committed).
 package storage
 
 import (
