@@ -7,8 +7,8 @@ export CGO_ENABLED := 1
 GO ?= go
 VERSION ?= $(shell cat VERSION 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Version=$(VERSION) \
-           -X github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app.Commit=$(COMMIT)
+LDFLAGS := -X github.com/openmsi/datafiledownloaddirectory/internal/about.Version=$(VERSION) \
+           -X github.com/openmsi/datafiledownloaddirectory/internal/about.Commit=$(COMMIT)
 BIN := bin/DataFileDownloadDirectory
 VENV := $(CURDIR)/build/venv
 # How long each fuzz target runs in `make test` (issue 3 asks for about
@@ -82,7 +82,7 @@ test-windows: deps kafka-lib windows
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./download/
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkPaths$$' -fuzztime $(FUZZTIME) ./download/
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./download/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
 # Issue 7's benchmark at full size (about half an hour; not part of `make
 # test`): bare consumer vs this program vs the Python original, medians of 3.

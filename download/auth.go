@@ -8,7 +8,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 )
 
 // A wrong password or an untrusted broker certificate does not fix itself:

@@ -14,7 +14,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 )
 
 // Config is everything one download needs. The command line and the config

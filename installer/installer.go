@@ -9,7 +9,6 @@ package installer
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -96,17 +95,6 @@ type Backend interface {
 	Saved(name string) (*Saved, error)
 	// Forget removes the saved install.
 	Forget(name string) error
-}
-
-var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$`)
-
-// CheckName rejects service names that systemd or the Windows service
-// manager would refuse or misread (systemd gives '@' and '\' a meaning).
-func CheckName(name string) error {
-	if !validName.MatchString(name) {
-		return fmt.Errorf("service name %q is not valid: use up to 80 letters, digits, '_', '.' and '-', starting with a letter, digit or '_'", name)
-	}
-	return nil
 }
 
 // EnvNames lists the captured variables' names, sorted, to tell the user

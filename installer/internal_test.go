@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -35,19 +34,6 @@ func TestEnvFileRoundTrip(t *testing.T) {
 	got, err := readEnvFile(path)
 	if err != nil || !reflect.DeepEqual(got, env) {
 		t.Errorf("read back %q, %v; want %q", got, err, env)
-	}
-}
-
-func TestCheckName(t *testing.T) {
-	for _, ok := range []string{"DataFileDownloadDirectory", "lab_dl-2", "a.b", "_x"} {
-		if err := CheckName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "-x", ".x", "a b", "a/b", `a\b`, "a@b", "x%i", strings.Repeat("a", 81)} {
-		if err := CheckName(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }
 

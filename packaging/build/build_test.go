@@ -11,7 +11,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/openmsi/datafiledownloaddirectory/download/config"
+	"github.com/openmsi/datafiledownloaddirectory/config"
 )
 
 func TestCheckVersion(t *testing.T) {

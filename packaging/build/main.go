@@ -17,7 +17,7 @@ import (
 	"strings"
 )
 
-// Name is the program's name, as in cmd/DataFileDownloadDirectory/app.
+// Name is the program's name, as in internal/about.
 const Name = "DataFileDownloadDirectory"
 
 // PackageName is the name of the Linux packages, the system user and the

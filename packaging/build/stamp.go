@@ -11,10 +11,10 @@ import (
 
 // appPkg is the package whose Version and Commit the Makefile sets with
 // -ldflags -X.
-const appPkg = "github.com/openmsi/datafiledownloaddirectory/cmd/DataFileDownloadDirectory/app"
+const appPkg = "github.com/openmsi/datafiledownloaddirectory/internal/about"
 
 // checkStamp checks that a program (Linux or Windows, so without running
-// it) was linked with -X app.Version=version. Go drops -ldflags from the
+// it) was linked with -X about.Version=version. Go drops -ldflags from the
 // build information under -trimpath, so the string variable is read from
 // the binary itself, through its symbol table.
 func checkStamp(bin, version string) error {

@@ -1,4 +1,4 @@
-package app
+package session
 
 import (
 	"bytes"
@@ -14,13 +14,14 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/options"
 )
 
-// describeVerb is the hidden verb with which the program describes its
+// DescribeVerb is the hidden verb with which the program describes its
 // consumer group in a child process (download.DescribeGroup says why):
 // the request (client settings, secrets included, and the group) comes on
 // stdin, never on the command line, and the answer goes to stdout.
-const describeVerb = "__describe_consumer_group"
+const DescribeVerb = "__describe_consumer_group"
 
 // describeChildTimeout bounds a child; the description inside ends by its own
 // timeout before that.
@@ -44,8 +45,9 @@ type describeAnswer struct {
 	Error   string           `json:"error,omitempty"`
 }
 
-// runDescribe is the child's side.
-func runDescribe(ctx context.Context, _ []string, stdin io.Reader, stdout, _ io.Writer, _ env) int {
+// RunDescribe is the child's side: it reads the request from stdin and
+// answers on stdout.
+func RunDescribe(ctx context.Context, stdin io.Reader, stdout io.Writer) int {
 	var req describeRequest
 	var ans describeAnswer
 	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
@@ -59,9 +61,9 @@ func runDescribe(ctx context.Context, _ []string, stdin io.Reader, stdout, _ io.
 		}
 	}
 	if err := json.NewEncoder(stdout).Encode(ans); err != nil || ans.Error != "" {
-		return ExitFailure
+		return options.ExitFailure
 	}
-	return ExitOK
+	return options.ExitOK
 }
 
 // childDescriber describes the group by running exe's describe verb.
@@ -73,7 +75,7 @@ func childDescriber(exe string) download.GroupDescriber {
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), describeChildTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, exe, describeVerb)
+		cmd := exec.CommandContext(ctx, exe, DescribeVerb)
 		cmd.Stdin = bytes.NewReader(req)
 		var out bytes.Buffer
 		cmd.Stdout = &out

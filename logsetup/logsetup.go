@@ -1,4 +1,7 @@
-package app
+// Package logsetup builds the program's logger: the original program's
+// line format, one level for the terminal and another for a rotating log
+// file, and where that file lives by default.
+package logsetup
 
 import (
 	"bytes"
@@ -15,13 +18,14 @@ import (
 	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/internal/about"
 )
 
 // Log file rotation: big enough for weeks of warnings, small enough that a
 // flood of errors cannot fill a lab PC's disk.
 const (
-	logMaxSizeMB  = 10
-	logMaxBackups = 5
+	MaxSizeMB  = 10
+	MaxBackups = 5
 )
 
 // lineFormatter writes the original program's line format,
@@ -48,7 +52,7 @@ func (f lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		msg = msg[1:]
 	}
 	if !f.bare {
-		fmt.Fprintf(&b, "[%s %s] ", Name, e.Time.Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(&b, "[%s %s] ", about.Name, e.Time.Format("2006-01-02 15:04:05"))
 	}
 	if p := f.prefix(e.Level); p != "" && !strings.HasPrefix(msg, p) {
 		b.WriteString(p)
@@ -128,17 +132,21 @@ func (h *levelHook) Fire(e *logrus.Entry) error {
 	return nil
 }
 
+// BareFormatter formats lines without the bracketed name and time, for the
+// log topic, whose messages carry their own timestamp.
+func BareFormatter() logrus.Formatter { return lineFormatter{bare: true} }
+
 // nullFormatter spares logrus formatting each entry once more for its own
 // output, which is discarded: the hooks do the writing.
 type nullFormatter struct{}
 
 func (nullFormatter) Format(*logrus.Entry) ([]byte, error) { return nil, nil }
 
-// newLogger returns a logger writing to stream at streamLevel and to file at
+// New returns a logger writing to stream at streamLevel and to file at
 // fileLevel; file may be nil. The stream hook is added first: logrus stops
 // firing hooks at the first one that fails, and a full disk must not silence
 // the terminal.
-func newLogger(stream io.Writer, streamLevel logrus.Level, file io.Writer, fileLevel logrus.Level) *logrus.Entry {
+func New(stream io.Writer, streamLevel logrus.Level, file io.Writer, fileLevel logrus.Level) *logrus.Entry {
 	l := logrus.New()
 	l.Out = io.Discard
 	l.Formatter = nullFormatter{}
@@ -151,28 +159,28 @@ func newLogger(stream io.Writer, streamLevel logrus.Level, file io.Writer, fileL
 	return logrus.NewEntry(l)
 }
 
-// logFilePath picks the log file as the original did for --logger_file_path
+// FilePath picks the log file as the original did for --logger_file_path
 // (an existing folder gets the default file name inside it), except that
 // the default lives in the state folder instead of among the reconstructed
 // files, where tools watching the output folder would pick it up.
-func logFilePath(flag, outputDir string) (string, error) {
+func FilePath(flag, outputDir string) (string, error) {
 	if flag == "" {
-		return filepath.Join(outputDir, download.StateDirName, Name+".log"), nil
+		return filepath.Join(outputDir, download.StateDirName, about.Name+".log"), nil
 	}
 	p, err := filepath.Abs(flag)
 	if err != nil {
 		return "", err
 	}
 	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		p = filepath.Join(p, Name+".log")
+		p = filepath.Join(p, about.Name+".log")
 	}
 	return p, nil
 }
 
-// openLogFile checks that the log file can be written now, so that a wrong
+// OpenFile checks that the log file can be written now, so that a wrong
 // --logger_file_path is reported at start instead of at the first warning,
 // and returns a rotating writer for it.
-func openLogFile(path string) (*lumberjack.Logger, error) {
+func OpenFile(path string) (*lumberjack.Logger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -187,8 +195,8 @@ func openLogFile(path string) (*lumberjack.Logger, error) {
 	}
 	return &lumberjack.Logger{
 		Filename:   path,
-		MaxSize:    logMaxSizeMB,
-		MaxBackups: logMaxBackups,
+		MaxSize:    MaxSizeMB,
+		MaxBackups: MaxBackups,
 		LocalTime:  true,
 	}, nil
 }

@@ -1,4 +1,4 @@
-package app
+package session
 
 import (
 	"net"
@@ -17,20 +17,20 @@ const DebugAddrEnv = "DFDD_DEBUG_ADDR"
 
 // startDebugServer starts the debug server if asked to, and returns what
 // stops it.
-func (s *session) startDebugServer() (stop func()) {
+func (s *Session) startDebugServer() (stop func()) {
 	addr := os.Getenv(DebugAddrEnv)
 	if addr == "" {
 		return func() {}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		s.log.Warnf("no debug server: cannot listen on %s (from $%s): %v", addr, DebugAddrEnv, err)
+		s.Log.Warnf("no debug server: cannot listen on %s (from $%s): %v", addr, DebugAddrEnv, err)
 		return func() {}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	s.log.Infof("debug server: Go runtime profiles on http://%s/debug/pprof/ (from $%s)", ln.Addr(), DebugAddrEnv)
+	s.Log.Infof("debug server: Go runtime profiles on http://%s/debug/pprof/ (from $%s)", ln.Addr(), DebugAddrEnv)
 	return func() { _ = srv.Close() }
 }

@@ -22,9 +22,9 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/config"
 	"github.com/openmsi/datafiledownloaddirectory/download"
-	"github.com/openmsi/datafiledownloaddirectory/download/config"
-	"github.com/openmsi/datafiledownloaddirectory/download/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 )
 
 // DefaultFlushTimeout bounds the wait for the last messages at shutdown: a

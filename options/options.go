@@ -1,4 +1,7 @@
-package app
+// Package options is the command line of DataFileDownloadDirectory: its
+// options as the original program spells them, their checks, --help and
+// --version, the service verbs' extra options, and the exit statuses.
+package options
 
 import (
 	"errors"
@@ -11,13 +14,11 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
+	"github.com/openmsi/datafiledownloaddirectory/config"
 	"github.com/openmsi/datafiledownloaddirectory/download"
-	"github.com/openmsi/datafiledownloaddirectory/download/config"
-	"github.com/openmsi/datafiledownloaddirectory/installer"
+	"github.com/openmsi/datafiledownloaddirectory/internal/about"
+	"github.com/openmsi/datafiledownloaddirectory/logsetup"
 )
-
-// Name is the program's name in usage, logs and the default log file.
-const Name = "DataFileDownloadDirectory"
 
 // CreateNew is the group id (on the command line or in a config file) that
 // asks for a fresh consumer group on every run.
@@ -68,14 +69,14 @@ type Options struct {
 
 type givenOption struct{ name, value string }
 
-// parseMode says which command line is parsed: the console mode's, or a
+// Mode says which command line is parsed: the console mode's, or a
 // service verb's with its extra options.
-type parseMode int
+type Mode int
 
 const (
-	consoleMode parseMode = iota
-	runMode               // the run verb: console options + --service_name
-	installMode           // install: + --service_user, --dry_run
+	ConsoleMode Mode = iota
+	RunMode          // the run verb: console options + --service_name
+	InstallMode      // install: + --service_user, --dry_run
 )
 
 // UsageError is a wrong command line: the program prints it with the usage
@@ -94,12 +95,13 @@ func usageErrorf(format string, args ...any) error {
 // allows. With -h or --version the other arguments are not checked. Every
 // error is a *UsageError.
 func ParseArgs(args []string) (*Options, error) {
-	return parseArgs(args, consoleMode)
+	return Parse(args, ConsoleMode)
 }
 
-func parseArgs(args []string, mode parseMode) (*Options, error) {
+// Parse parses the command line of mode, as ParseArgs does.
+func Parse(args []string, mode Mode) (*Options, error) {
 	o := &Options{}
-	fs := pflag.NewFlagSet(Name, pflag.ContinueOnError)
+	fs := pflag.NewFlagSet(about.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.SortFlags = false
@@ -131,10 +133,10 @@ func parseArgs(args []string, mode parseMode) (*Options, error) {
 	fs.StringVar(&o.LogProgramID, "log_program_id", "", "")
 	fs.Var(&intValue{p: &o.LogSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "log_interval_secs", "")
 	o.LogSeconds = 60
-	if mode != consoleMode {
+	if mode != ConsoleMode {
 		fs.StringVar(&o.ServiceName, "service_name", DefaultServiceName, "")
 	}
-	if mode == installMode {
+	if mode == InstallMode {
 		fs.StringVar(&o.ServiceUser, "service_user", "", "")
 		fs.BoolVar(&o.DryRun, "dry_run", false, "")
 	}
@@ -171,7 +173,7 @@ func parseArgs(args []string, mode parseMode) (*Options, error) {
 	case len(pos) == 0:
 		return nil, usageErrorf("the output folder (OUTPUT_DIR) is required")
 	case len(pos) > 1:
-		return nil, usageErrorf("only one OUTPUT_DIR may be given, not %d: %s", len(pos), strings.Join(quoteAll(pos), " "))
+		return nil, usageErrorf("only one OUTPUT_DIR may be given, not %d: %s", len(pos), strings.Join(QuoteAll(pos), " "))
 	case pos[0] == "":
 		return nil, usageErrorf("OUTPUT_DIR must not be empty")
 	default:
@@ -186,8 +188,8 @@ func parseArgs(args []string, mode parseMode) (*Options, error) {
 	if err := checkTopic("--topic_name", o.Topic); err != nil {
 		return nil, err
 	}
-	if mode != consoleMode {
-		if err := installer.CheckName(o.ServiceName); err != nil {
+	if mode != ConsoleMode {
+		if err := CheckServiceName(o.ServiceName); err != nil {
 			return nil, &UsageError{Msg: "--service_name: " + err.Error()}
 		}
 	}
@@ -254,7 +256,8 @@ func normalizeName(name string, known []string) string {
 	return match
 }
 
-func quoteAll(s []string) []string {
+// QuoteAll quotes each of s as Go would, for messages that show arguments.
+func QuoteAll(s []string) []string {
 	q := make([]string, len(s))
 	for i, v := range s {
 		q[i] = strconv.Quote(v)
@@ -372,7 +375,7 @@ func ParseLevel(s string) (logrus.Level, error) {
 }
 
 // Usage is the short reminder printed with a command-line error.
-const Usage = "usage: " + Name + " OUTPUT_DIR [--config FILE] [--topic_name TOPIC] [options]\n"
+const Usage = "usage: " + about.Name + " OUTPUT_DIR [--config FILE] [--topic_name TOPIC] [options]\n"
 
 // HelpText is the text of -h/--help.
 func HelpText() string {
@@ -429,10 +432,10 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
                             (default = info)
   --logger_file_level L     least severe messages written to the log file;
                             same values. (default = warning)
-  --logger_file_path PATH   log file, rotated at ` + strconv.Itoa(logMaxSizeMB) + ` MB with ` + strconv.Itoa(logMaxBackups) + ` old files
+  --logger_file_path PATH   log file, rotated at ` + strconv.Itoa(logsetup.MaxSizeMB) + ` MB with ` + strconv.Itoa(logsetup.MaxBackups) + ` old files
                             kept; an existing folder means the file
-                            ` + Name + `.log in it. (default =
-                            OUTPUT_DIR/` + download.StateDirName + `/` + Name + `.log)
+                            ` + about.Name + `.log in it. (default =
+                            OUTPUT_DIR/` + download.StateDirName + `/` + about.Name + `.log)
   --heartbeat_topic_name T  send a heartbeat message to topic T at start,
                             every --heartbeat_interval_secs and at shutdown:
                             the messages read and processed and their bytes
@@ -470,7 +473,7 @@ the same --consumer_group_id.
 Exit status: 0 after a clean stop, 2 for a command-line or config file error,
 1 for any other failure.
 
-` + verbHelp + `
+` + VerbHelp + `
   An output folder named like a verb must be given as ./install.
 `
 }

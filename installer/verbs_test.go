@@ -1,7 +1,7 @@
-package app
+package installer_test
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,31 +13,37 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/installer"
 	"github.com/openmsi/datafiledownloaddirectory/installer/installertest"
+	"github.com/openmsi/datafiledownloaddirectory/internal/about"
+	"github.com/openmsi/datafiledownloaddirectory/options"
 	"github.com/openmsi/datafiledownloaddirectory/service"
 )
 
 // serviceHarness runs the verbs against a systemd backend in a temporary
-// root, from the harness's folder, with a broker secret in the
-// environment.
+// root, from its folder, with a broker secret in the environment.
 type serviceHarness struct {
-	*harness
-	sd   *installer.Systemd
-	sc   *installertest.Systemctl
-	exe  string
-	vars map[string]string
+	t      *testing.T
+	dir    string
+	config string
+	sd     *installer.Systemd
+	sc     *installertest.Systemctl
+	exe    string
+	vars   map[string]string
+	env    installer.Env
 }
 
 func newServiceHarness(t *testing.T) *serviceHarness {
-	h := &serviceHarness{harness: newHarness(t, cleanStop)}
+	dir := t.TempDir()
+	h := &serviceHarness{t: t, dir: dir, config: filepath.Join(dir, "lab.config")}
 	h.sd, h.sc = installertest.NewSystemd(filepath.Join(h.dir, "root"))
-	h.exe = filepath.Join(h.dir, "bin", Name)
+	h.exe = filepath.Join(h.dir, "bin", about.Name)
 	writeFile(t, h.exe, "#!/bin/sh\n")
 	h.vars = map[string]string{"KAFKA_PASSWORD": "hunter2-secret"}
 	writeFile(t, h.config, "[broker]\nbootstrap.servers = localhost:9092\nsasl.password = $KAFKA_PASSWORD\n[consumer]\n")
-	h.env.backend = func() installer.Backend { return h.sd }
-	h.env.executable = func() (string, error) { return h.exe, nil }
-	h.env.lookupEnv = func(k string) (string, bool) { v, ok := h.vars[k]; return v, ok }
-	h.env.interactive = func() bool { return false }
+	h.env = installer.Env{
+		Backend:    func() installer.Backend { return h.sd },
+		Executable: func() (string, error) { return h.exe, nil },
+		LookupEnv:  func(k string) (string, bool) { v, ok := h.vars[k]; return v, ok },
+	}
 	t.Chdir(h.dir)
 	return h
 }
@@ -56,10 +62,13 @@ func writeFile(t *testing.T, path, content string) {
 // output.
 func (h *serviceHarness) verb(args ...string) (int, string, string) {
 	h.t.Helper()
-	h.stdout.b.Reset()
-	h.stderr.b.Reset()
-	code := h.wait(h.start(nil, args...))
-	return code, h.stdout.String(), h.stderr.String()
+	v := installer.VerbFor(args[0])
+	if v == nil {
+		h.t.Fatalf("%q is not a verb", args[0])
+	}
+	var stdout, stderr bytes.Buffer
+	code := v(args[1:], &stdout, &stderr, h.env)
+	return code, stdout.String(), stderr.String()
 }
 
 func (h *serviceHarness) expect(wantCode int, wantOut string, args ...string) string {
@@ -98,7 +107,7 @@ func TestServiceVerbsLifecycle(t *testing.T) {
 	}
 
 	h.expect(1, "reinstall", "install", "data", "--config", "lab.config", "--topic_name", "t1", "--service_name", "labdl")
-	h.expect(ExitStatusStopped, "installed and stopped", "status", "--service_name", "labdl")
+	h.expect(installer.ExitStatusStopped, "installed and stopped", "status", "--service_name", "labdl")
 	h.expect(0, "Started service labdl", "start", "--service_name", "labdl")
 
 	// What a running service leaves for status.
@@ -123,7 +132,7 @@ func TestServiceVerbsLifecycle(t *testing.T) {
 	// The program moved, and the administrator's shell lacks the secret:
 	// stop_and_restart installs the saved arguments with the new path and
 	// the captured value.
-	h.exe = filepath.Join(h.dir, "newbin", Name)
+	h.exe = filepath.Join(h.dir, "newbin", about.Name)
 	writeFile(t, h.exe, "#!/bin/sh\n")
 	delete(h.vars, "KAFKA_PASSWORD")
 	h.sc.Calls = nil
@@ -142,7 +151,7 @@ func TestServiceVerbsLifecycle(t *testing.T) {
 	}
 
 	h.expect(0, "Removed service labdl", "stop_and_remove", "--service_name", "labdl")
-	h.expect(ExitStatusNotInstalled, "not installed", "status", "--service_name", "labdl")
+	h.expect(installer.ExitStatusNotInstalled, "not installed", "status", "--service_name", "labdl")
 	// The saved install outlives the removal...
 	h.vars["KAFKA_PASSWORD"] = "hunter2-secret"
 	h.expect(0, "Installed service labdl again", "reinstall", "--service_name", "labdl")
@@ -176,112 +185,16 @@ func TestInstallDryRun(t *testing.T) {
 
 func TestInstallChecksLikeConsoleMode(t *testing.T) {
 	h := newServiceHarness(t)
-	h.expect(ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--service_name", "labdl")
 	delete(h.vars, "KAFKA_PASSWORD")
-	h.expect(ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--service_name", "labdl")
-	h.expect(ExitUsage, "service name", "install", "data", "--config", "lab.config", "--service_name", "my service")
-	h.expect(ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config")
-	h.expect(ExitUsage, "unexpected argument", "start", "labdl")
+	h.expect(options.ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "service name", "install", "data", "--config", "lab.config", "--service_name", "my service")
+	h.expect(options.ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config")
+	h.expect(options.ExitUsage, "unexpected argument", "start", "labdl")
 	if _, err := os.Stat(h.sd.UnitPath("labdl")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a rejected install wrote a unit")
 	}
 	h.sd.Euid = func() int { return 1000 }
 	h.vars["KAFKA_PASSWORD"] = "x"
 	h.expect(1, "sudo", "install", "data", "--config", "lab.config", "--service_name", "labdl")
-}
-
-// runHarness drives the run verb as a service manager would: start, then a
-// stop request, with a fake downloader.
-func runHarness(t *testing.T, job func(context.Context) error) (*harness, chan struct{}) {
-	h := newHarness(t, job)
-	h.env.interactive = func() bool { return false }
-	stopReq := make(chan struct{})
-	h.env.runService = func(_ service.Config, p *service.Program) error {
-		if err := p.Start(nil); err != nil {
-			return err
-		}
-		select {
-		case <-stopReq:
-			return p.Stop(nil)
-		case <-p.Done():
-			return p.Err()
-		}
-	}
-	return h, stopReq
-}
-
-func TestRunVerbServiceMode(t *testing.T) {
-	h, stopReq := runHarness(t, cleanStop)
-	logDir := filepath.Join(h.dir, "logs")
-	if err := os.Mkdir(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	code := h.start(strings.NewReader("quit\n"), "run", h.out(), "--config", h.config, "--service_name", "labdl",
-		"--update_seconds", "1", "--logger_file_path", logDir)
-	h.waitStarted()
-	statusPath := filepath.Join(h.out(), download.StateDirName, service.StatusFileName)
-	waitUntil(t, func() bool { _, err := service.ReadStatusFile(statusPath); return err == nil })
-	// Typed input is not read and no dots are printed: nobody is there.
-	time.Sleep(1500 * time.Millisecond)
-	select {
-	case c := <-code:
-		t.Fatalf("the service stopped on its own (exit %d): it read stdin\n%s", c, h.stderr)
-	default:
-	}
-	close(stopReq)
-	if c := h.wait(code); c != 0 {
-		t.Fatalf("exit %d\n%s", c, h.stdout)
-	}
-	out := h.stdout.String()
-	if strings.Contains(out, "\n.\n") || strings.HasPrefix(out, ".") {
-		t.Errorf("dots printed in service mode:\n%s", out)
-	}
-	for _, want := range []string{"Running as service labdl", "shut down", "7 total messages were consumed"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("stdout (the journal) lacks %q:\n%s", want, out)
-		}
-	}
-	logged, err := os.ReadFile(filepath.Join(logDir, Name+".log"))
-	if err != nil || !strings.Contains(string(logged), "INFO: Running as service labdl") {
-		t.Errorf("log file at info level by default in service mode: %v\n%s", err, logged)
-	}
-	r, err := service.ReadStatusFile(statusPath)
-	if err != nil || !r.Stopped || r.Status.MessagesRead != 7 || r.Service != "labdl" {
-		t.Errorf("final status file %+v: %v", r, err)
-	}
-}
-
-func TestRunVerbFailureExits1(t *testing.T) {
-	h, _ := runHarness(t, func(context.Context) error { return errors.New("topic t does not exist") })
-	code := h.wait(h.start(nil, "run", h.out(), "--config", h.config, "--logger_file_path", filepath.Join(h.dir, "x.log")))
-	if code != ExitFailure || !strings.Contains(h.stdout.String(), "topic t does not exist") {
-		t.Errorf("exit %d\n%s", code, h.stdout)
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestServiceArgs(t *testing.T) {
-	o, err := parseArgs([]string{"out", "--n-threads", "4", "--dry_run", "--config", "c", "--service_user", "u",
-		"--update_seconds", "5", "--logger_file_level", "debug", "--consumer_group_id", "g", "--service_name", "s"}, installMode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := o.ServiceArgs("/abs/out", "/abs/c.config", "")
-	want := []string{"run", "/abs/out", "--n_threads", "4", "--config", "/abs/c.config", "--logger_file_level", "debug", "--consumer_group_id", "g", "--service_name", "s"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got  %q\nwant %q", got, want)
-	}
-	if _, err := parseArgs([]string{"out", "--dry_run"}, consoleMode); err == nil {
-		t.Error("--dry_run accepted in console mode")
-	}
 }

@@ -1,4 +1,4 @@
-package app
+package logsetup
 
 import (
 	"bytes"
@@ -92,7 +92,7 @@ func TestTwoLevels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stream, file bytes.Buffer
-			log := newLogger(&stream, tt.stream, &file, tt.file)
+			log := New(&stream, tt.stream, &file, tt.file)
 			if log.Logger.Level != tt.wantLoggerLevelAtLeast {
 				t.Errorf("logger level %v, want %v", log.Logger.Level, tt.wantLoggerLevelAtLeast)
 			}
@@ -127,7 +127,7 @@ func TestTwoLevels(t *testing.T) {
 
 func TestNoFile(t *testing.T) {
 	var stream bytes.Buffer
-	log := newLogger(&stream, logrus.WarnLevel, nil, logrus.DebugLevel)
+	log := New(&stream, logrus.WarnLevel, nil, logrus.DebugLevel)
 	log.Info("hidden")
 	log.Warn("shown")
 	if got := stream.String(); !strings.HasSuffix(got, "] WARNING: shown\n") || strings.Contains(got, "hidden") {
@@ -145,7 +145,7 @@ func (w *failingWriter) Write([]byte) (int, error) {
 func TestFailingFileKeepsStream(t *testing.T) {
 	var stream bytes.Buffer
 	file := &failingWriter{}
-	log := newLogger(&stream, logrus.InfoLevel, file, logrus.InfoLevel)
+	log := New(&stream, logrus.InfoLevel, file, logrus.InfoLevel)
 	// logrus reports a failing hook on os.Stderr; once is enough.
 	for range 3 {
 		log.Warn("w")
@@ -179,13 +179,13 @@ func TestLogFilePath(t *testing.T) {
 		{filepath.Join(dir, "new", "my.log"), filepath.Join(dir, "new", "my.log")},
 	}
 	for _, tt := range tests {
-		got, err := logFilePath(tt.flag, out)
+		got, err := FilePath(tt.flag, out)
 		if err != nil || got != tt.want {
-			t.Errorf("logFilePath(%q) = %q, %v; want %q", tt.flag, got, err, tt.want)
+			t.Errorf("FilePath(%q) = %q, %v; want %q", tt.flag, got, err, tt.want)
 		}
 	}
 	wd, _ := os.Getwd()
-	if got, _ := logFilePath("rel.log", out); got != filepath.Join(wd, "rel.log") {
+	if got, _ := FilePath("rel.log", out); got != filepath.Join(wd, "rel.log") {
 		t.Errorf("relative path not made absolute: %q", got)
 	}
 }
@@ -193,7 +193,7 @@ func TestLogFilePath(t *testing.T) {
 func TestOpenLogFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a", "b", "x.log")
-	lf, err := openLogFile(p)
+	lf, err := OpenFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestOpenLogFile(t *testing.T) {
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openLogFile(filepath.Join(blocker, "x.log")); err == nil {
+	if _, err := OpenFile(filepath.Join(blocker, "x.log")); err == nil {
 		t.Error("a log file below a regular file should fail at once")
 	}
 }

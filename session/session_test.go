@@ -1,4 +1,4 @@
-package app
+package session
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,25 +16,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/logsetup"
+	"github.com/openmsi/datafiledownloaddirectory/options"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
-
-// lockedBuffer is written by the program's goroutines and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // fakeDownloader stands for *download.Downloader. run decides how Run
 // behaves once started; started is closed when Run begins.
@@ -72,9 +56,9 @@ type harness struct {
 	config  string
 	sigs    chan os.Signal
 	fake    *fakeDownloader
-	stdout  *lockedBuffer
-	stderr  *lockedBuffer
-	env     env
+	stdout  *testkit.LockedBuffer
+	stderr  *testkit.LockedBuffer
+	env     Env
 	newErr  error
 	created bool
 }
@@ -92,12 +76,12 @@ func newHarness(t *testing.T, run func(context.Context) error) *harness {
 		config: cfg,
 		sigs:   make(chan os.Signal, 2),
 		fake:   &fakeDownloader{run: run, started: make(chan struct{})},
-		stdout: &lockedBuffer{},
-		stderr: &lockedBuffer{},
+		stdout: &testkit.LockedBuffer{},
+		stderr: &testkit.LockedBuffer{},
 	}
-	h.env = env{
-		notify: func() (<-chan os.Signal, func()) { return h.sigs, func() {} },
-		newDownloader: func(cfg download.Config, _ *logrus.Entry) (downloader, error) {
+	h.env = Env{
+		Notify: func() (<-chan os.Signal, func()) { return h.sigs, func() {} },
+		NewDownloader: func(cfg download.Config, _ *logrus.Entry) (Downloader, error) {
 			if h.newErr != nil {
 				return nil, h.newErr
 			}
@@ -105,10 +89,10 @@ func newHarness(t *testing.T, run func(context.Context) error) *harness {
 			h.fake.cfg = cfg
 			return h.fake, nil
 		},
-		lookupEnv:       func(string) (string, bool) { return "", false },
-		shutdownTimeout: 5 * time.Second,
+		LookupEnv:       func(string) (string, bool) { return "", false },
+		ShutdownTimeout: 5 * time.Second,
 		// No broker listens: the last messages are given up at once.
-		telemetryFlushTimeout: 100 * time.Millisecond,
+		TelemetryFlushTimeout: 100 * time.Millisecond,
 	}
 	return h
 }
@@ -118,7 +102,7 @@ func newHarness(t *testing.T, run func(context.Context) error) *harness {
 func (h *harness) start(stdin io.Reader, args ...string) <-chan int {
 	code := make(chan int, 1)
 	go func() {
-		code <- run(context.Background(), args, stdin, h.stdout, h.stderr, h.env)
+		code <- Console(context.Background(), args, stdin, h.stdout, h.stderr, h.env)
 	}()
 	return code
 }
@@ -148,41 +132,22 @@ func (h *harness) out() string { return filepath.Join(h.dir, "out") }
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"out", "--help"}, {"--n_threads", "0", "-h"}} {
 		h := newHarness(t, cleanStop)
-		if code := h.wait(h.start(nil, args...)); code != ExitOK {
+		if code := h.wait(h.start(nil, args...)); code != options.ExitOK {
 			t.Errorf("%q: exit %d", args, code)
 		}
 		help := h.stdout.String()
-		if !strings.HasPrefix(help, Usage) || h.stderr.String() != "" {
+		if !strings.HasPrefix(help, options.Usage) || h.stderr.String() != "" {
 			t.Errorf("%q: stdout %q, stderr %q", args, help, h.stderr)
 		}
 	}
 
 	h := newHarness(t, cleanStop)
-	if code := h.wait(h.start(nil, "--version")); code != ExitOK {
+	if code := h.wait(h.start(nil, "--version")); code != options.ExitOK {
 		t.Errorf("--version: exit %d", code)
 	}
 	v := h.stdout.String()
 	if !regexp.MustCompile(`^DataFileDownloadDirectory dev \(commit \w+\)\nGo 1\.\d+.* \w+/\w+\nlibrdkafka \d+\.\d+\.\d+.*\n$`).MatchString(v) {
 		t.Errorf("--version printed %q", v)
-	}
-}
-
-// The help must explain every option the parser accepts.
-func TestHelpMentionsEveryOption(t *testing.T) {
-	help := HelpText()
-	for _, name := range []string{"--config", "--topic_name", "--consumer_topic_name", "--n_threads", "--consumer_group_id",
-		"--download_regex", "--update_seconds", "--logger_stream_level", "--logger_file_level", "--logger_file_path",
-		"--heartbeat_topic_name", "--heartbeat_program_id", "--heartbeat_interval_secs",
-		"--log_topic_name", "--log_program_id", "--log_interval_secs",
-		"--version", "--help", "-h", "re.match", "forward slashes", "create_new", "check", "quit"} {
-		if !strings.Contains(help, name) {
-			t.Errorf("help does not mention %s", name)
-		}
-	}
-	for _, line := range strings.Split(help, "\n") {
-		if len(line) > 100 {
-			t.Errorf("help line longer than 100 columns: %q", line)
-		}
 	}
 }
 
@@ -204,11 +169,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range tests {
 		h := newHarness(t, cleanStop)
 		code := h.wait(h.start(nil, args...))
-		if code != ExitUsage {
-			t.Errorf("%q: exit %d, want %d", args, code, ExitUsage)
+		if code != options.ExitUsage {
+			t.Errorf("%q: exit %d, want %d", args, code, options.ExitUsage)
 		}
 		errOut := h.stderr.String()
-		if !strings.HasPrefix(errOut, Usage) || !strings.Contains(errOut, "DataFileDownloadDirectory: error: ") {
+		if !strings.HasPrefix(errOut, options.Usage) || !strings.Contains(errOut, "DataFileDownloadDirectory: error: ") {
 			t.Errorf("%q: stderr lacks usage or reason:\n%s", args, errOut)
 		}
 		if h.stdout.String() != "" || h.created {
@@ -221,7 +186,7 @@ func TestOutputFolderCreated(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	out := filepath.Join(h.dir, "a", "b", "out")
 	code := h.start(strings.NewReader("q\n"), out, "--config", h.config)
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
@@ -239,7 +204,7 @@ func TestOutputFolderCreated(t *testing.T) {
 func TestOutputFolderRelativeMadeAbsolute(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	t.Chdir(h.dir)
-	if c := h.wait(h.start(strings.NewReader("q\n"), "rel", "--config", h.config)); c != ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), "rel", "--config", h.config)); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if want := filepath.Join(h.dir, "rel"); h.fake.cfg.OutputDir != want {
@@ -275,8 +240,8 @@ func TestSetupErrorsExit2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, cleanStop)
-			if c := h.wait(h.start(nil, tt.args(h)...)); c != ExitUsage {
-				t.Errorf("exit %d, want %d", c, ExitUsage)
+			if c := h.wait(h.start(nil, tt.args(h)...)); c != options.ExitUsage {
+				t.Errorf("exit %d, want %d", c, options.ExitUsage)
 			}
 			if !strings.Contains(h.stderr.String(), tt.want) {
 				t.Errorf("stderr does not say %q:\n%s", tt.want, h.stderr)
@@ -291,8 +256,8 @@ func TestSetupErrorsExit2(t *testing.T) {
 func TestDownloaderNewFailsExit1(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	h.newErr = errors.New("state folder unreadable")
-	if c := h.wait(h.start(nil, h.out(), "--config", h.config)); c != ExitFailure {
-		t.Errorf("exit %d, want %d", c, ExitFailure)
+	if c := h.wait(h.start(nil, h.out(), "--config", h.config)); c != options.ExitFailure {
+		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: cannot start: state folder unreadable") {
 		t.Errorf("stderr:\n%s", h.stderr)
@@ -303,7 +268,7 @@ func TestQuitTyped(t *testing.T) {
 	for _, cmd := range []string{"quit\n", "q\n", "  QUIT \r\n", "check\nq\n"} {
 		h := newHarness(t, cleanStop)
 		code := h.start(strings.NewReader(cmd), h.out(), "--config", h.config, "--topic_name", "xrd", "--n_threads", "3")
-		if c := h.wait(code); c != ExitOK {
+		if c := h.wait(code); c != options.ExitOK {
 			t.Errorf("%q: exit %d\n%s", cmd, c, h.stderr)
 		}
 		errOut := h.stderr.String()
@@ -329,7 +294,7 @@ func TestQuitTyped(t *testing.T) {
 
 func TestOneThreadWording(t *testing.T) {
 	h := newHarness(t, cleanStop)
-	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--n_threads", "1")); c != ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--n_threads", "1")); c != options.ExitOK {
 		t.Fatalf("exit %d", c)
 	}
 	if !strings.Contains(h.stderr.String(), "in the test topic using 1 thread\n") {
@@ -345,7 +310,7 @@ func TestSignalStopsCleanly(t *testing.T) {
 		code := h.start(pr, h.out(), "--config", h.config)
 		h.waitStarted()
 		h.sigs <- sig
-		if c := h.wait(code); c != ExitOK {
+		if c := h.wait(code); c != options.ExitOK {
 			t.Errorf("%v: exit %d", sig, c)
 		}
 		if !strings.Contains(h.stderr.String(), "Received "+sig.String()+": shutting down") {
@@ -365,8 +330,8 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	h.waitStarted()
 	h.sigs <- os.Interrupt
 	h.sigs <- os.Interrupt
-	if c := h.wait(code); c != ExitFailure {
-		t.Errorf("exit %d, want %d", c, ExitFailure)
+	if c := h.wait(code); c != options.ExitFailure {
+		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: Received interrupt again: exiting at once") {
 		t.Errorf("stderr:\n%s", h.stderr)
@@ -377,10 +342,10 @@ func TestShutdownIsBounded(t *testing.T) {
 	stuck := make(chan struct{})
 	defer close(stuck)
 	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
-	h.env.shutdownTimeout = 50 * time.Millisecond
+	h.env.ShutdownTimeout = 50 * time.Millisecond
 	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)
-	if c := h.wait(code); c != ExitFailure {
-		t.Errorf("exit %d, want %d", c, ExitFailure)
+	if c := h.wait(code); c != options.ExitFailure {
+		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: The download did not stop within 50ms") {
 		t.Errorf("stderr:\n%s", h.stderr)
@@ -391,8 +356,8 @@ func TestRunErrorExit1(t *testing.T) {
 	h := newHarness(t, func(context.Context) error { return errors.New("disk on fire") })
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	if c := h.wait(h.start(pr, h.out(), "--config", h.config)); c != ExitFailure {
-		t.Errorf("exit %d, want %d", c, ExitFailure)
+	if c := h.wait(h.start(pr, h.out(), "--config", h.config)); c != options.ExitFailure {
+		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: Stopped because of an error: disk on fire") {
 		t.Errorf("stderr:\n%s", h.stderr)
@@ -406,10 +371,10 @@ func TestParentContextStops(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{h.out(), "--config", h.config}, nil, h.stdout, h.stderr, h.env) }()
+	go func() { code <- Console(ctx, []string{h.out(), "--config", h.config}, nil, h.stdout, h.stderr, h.env) }()
 	h.waitStarted()
 	cancel()
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Errorf("exit %d", c)
 	}
 }
@@ -424,7 +389,7 @@ func TestClosedStdinKeepsRunning(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	h.sigs <- syscall.SIGTERM
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Errorf("exit %d", c)
 	}
 }
@@ -446,12 +411,12 @@ func TestGroupID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := ParseArgs(append([]string{"out"}, tt.args...))
+			opts, err := options.ParseArgs(append([]string{"out"}, tt.args...))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var logs bytes.Buffer
-			s := &session{opts: opts, log: newLogger(&logs, logrus.InfoLevel, nil, 0)}
+			s := &Session{opts: opts, Log: logsetup.New(&logs, logrus.InfoLevel, nil, 0)}
 			got := s.groupID(tt.fromConfig)
 			switch {
 			case tt.want == "" && !fresh.MatchString(got):
@@ -463,8 +428,8 @@ func TestGroupID(t *testing.T) {
 			}
 		})
 	}
-	opts, _ := ParseArgs([]string{"out"})
-	s := &session{opts: opts, log: newLogger(io.Discard, logrus.InfoLevel, nil, 0)}
+	opts, _ := options.ParseArgs([]string{"out"})
+	s := &Session{opts: opts, Log: logsetup.New(io.Discard, logrus.InfoLevel, nil, 0)}
 	if a, b := s.groupID(""), s.groupID(""); a == b {
 		t.Error("create_new must give a new id each time")
 	}
@@ -475,7 +440,7 @@ func TestLogFileLevels(t *testing.T) {
 	logPath := filepath.Join(h.dir, "logs", "run.log")
 	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config,
 		"--logger_file_path", logPath, "--logger_file_level", "debug", "--logger_stream_level", "error")
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if s := h.stderr.String(); s != "" {
@@ -509,7 +474,7 @@ func TestDotsGoToStdout(t *testing.T) {
 		}
 	}
 	h.sigs <- os.Interrupt
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Errorf("exit %d", c)
 	}
 }
@@ -537,8 +502,8 @@ func TestConfigErrorsExit2(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if c := h.wait(h.start(nil, h.out(), "--config", path)); c != ExitUsage {
-				t.Errorf("exit %d, want %d", c, ExitUsage)
+			if c := h.wait(h.start(nil, h.out(), "--config", path)); c != options.ExitUsage {
+				t.Errorf("exit %d, want %d", c, options.ExitUsage)
 			}
 			errOut := h.stderr.String()
 			for _, w := range tt.want {
@@ -572,7 +537,7 @@ func TestConfigSettingsReachTheDownloader(t *testing.T) {
 	}
 	code := h.start(strings.NewReader("q\n"), h.out(), "--config", cfg, "--logger_stream_level", "debug", "--logger_file_level", "debug",
 		"--download_regex", `a/`)
-	if c := h.wait(code); c != ExitOK {
+	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	got := h.fake.cfg
@@ -605,7 +570,7 @@ func TestConfigSettingsReachTheDownloader(t *testing.T) {
 
 func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
 	h := newHarness(t, cleanStop)
-	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)); c != ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if strings.Contains(h.stderr.String(), "enable.auto.commit") {
@@ -638,14 +603,14 @@ func TestTelemetrySettings(t *testing.T) {
 		want         string
 	}{
 		{"heartbeat merged over broker", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[heartbeat]\nlinger.ms = 5\nkey.serializer = StringSerializer\n",
-			[]string{"--heartbeat_topic_name", "hb", "--heartbeat_interval_secs", "30", "--heartbeat_program_id", "pc"}, ExitOK,
+			[]string{"--heartbeat_topic_name", "hb", "--heartbeat_interval_secs", "30", "--heartbeat_program_id", "pc"}, options.ExitOK,
 			"Heartbeat messages will be produced to the 'hb' topic every 30 seconds with the key pc_heartbeat"},
 		{"log without section", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n",
-			[]string{"--log_topic_name", "lg"}, ExitOK, "Log messages will be produced to the 'lg' topic every 60 seconds"},
+			[]string{"--log_topic_name", "lg"}, options.ExitOK, "Log messages will be produced to the 'lg' topic every 60 seconds"},
 		{"bad log setting", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[log]\nlinger.ms = soon\n",
-			[]string{"--log_topic_name", "lg"}, ExitUsage, "producer of the log topic lg"},
+			[]string{"--log_topic_name", "lg"}, options.ExitUsage, "producer of the log topic lg"},
 		{"secret not shown", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[heartbeat]\nbootstrap.servers = other:9093\nsasl.password = hunter2\nsecurity.protocol = carrier_pigeon\n",
-			[]string{"--heartbeat_topic_name", "hb", "--logger_stream_level", "debug"}, ExitUsage, "heartbeat topic hb"},
+			[]string{"--heartbeat_topic_name", "hb", "--logger_stream_level", "debug"}, options.ExitUsage, "heartbeat topic hb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -663,7 +628,7 @@ func TestTelemetrySettings(t *testing.T) {
 			if strings.Contains(h.stderr.String(), "hunter2") {
 				t.Errorf("secret in the output:\n%s", h.stderr)
 			}
-			if tt.code != ExitOK && h.created {
+			if tt.code != options.ExitOK && h.created {
 				t.Error("the downloader should not be created")
 			}
 		})
