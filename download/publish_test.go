@@ -2,6 +2,7 @@ package download
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -53,7 +54,8 @@ func TestAssemblerPublishesSmallFilesInBatches(t *testing.T) {
 	a := openAssembler(t, dir)
 	want := map[string][]byte{}
 	for i := range 300 {
-		rel := filepath.ToSlash(filepath.Join("batch", string(rune('a'+i%5)), "f"+string(rune('A'+i%26))+string(rune('0'+i/26))+".bin"))
+		// Names every file system can hold: 'f', a letter and three digits.
+		rel := fmt.Sprintf("batch/%c/f%c%03d.bin", 'a'+i%5, 'A'+i%26, i)
 		want[rel] = randomBytes(uint64(100+i), 100+i)
 		c := upload(rel, want[rel], 4096, 0)[0]
 		p, _ := chunkPaths(c.Subdir, c.Filename, "", false)
