@@ -4,7 +4,6 @@ package main_test
 // user sees when running it, killing it and starting it again.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/soak"
+	"github.com/openmsi/datafiledownloaddirectory/test/terminate"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
@@ -118,6 +117,7 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	if prep != nil {
 		prep(p.cmd)
 	}
+	terminate.Prepare(p.cmd)
 	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if stdin {
@@ -161,6 +161,15 @@ func (p *proc) dumpGoroutines() {
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
+	}
+}
+
+// askStop asks the program to stop as a service manager or a user would:
+// SIGTERM on Unix, CTRL_BREAK on Windows.
+func (p *proc) askStop(t *testing.T) {
+	t.Helper()
+	if err := terminate.Ask(p.cmd); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -240,7 +249,10 @@ func TestQuitCheckAndSummary(t *testing.T) {
 	}
 }
 
-func TestClosedStdinSIGTERM(t *testing.T) {
+// TestClosedStdinStopRequest: with stdin at EOF (started by a supervisor,
+// nohup, a scheduled task) the program keeps running without spinning, and
+// stops cleanly when asked (SIGTERM; CTRL_BREAK on Windows).
+func TestClosedStdinStopRequest(t *testing.T) {
 	topic, cfg := setup(t, 2)
 	out := t.TempDir()
 	p := start(t, false, out, "--config", cfg, "--topic_name", topic)
@@ -259,43 +271,13 @@ func TestClosedStdinSIGTERM(t *testing.T) {
 		t.Fatal("program exited when stdin was closed")
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM", code)
+		t.Fatalf("exit code %d after the stop request", code)
 	}
 	if !strings.Contains(p.Output(), "1 file was successfully reconstructed") {
-		t.Fatalf("no summary after SIGTERM:\n%s", p.Output())
+		t.Fatalf("no summary after the stop request:\n%s", p.Output())
 	}
-}
-
-// cpuTime reads a process's user+system CPU time from /proc.
-func cpuTime(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Skip("no /proc:", err)
-	}
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-	utime, _ := strconv.Atoi(fields[11])
-	stime, _ := strconv.Atoi(fields[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
-
-// peakRSS reads a process's peak resident memory from /proc.
-func peakRSS(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 // TestKillAndRestart is issue 3's crash soak: over a GiB in a few hundred
@@ -392,7 +374,7 @@ func TestLargeFileMemory(t *testing.T) {
 		return err == nil && st.Size() == size
 	})
 	peak = max(peak, peakRSS(p.cmd.Process.Pid))
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	p.wait(t, 30*time.Second)
 	t.Logf("peak RSS while rebuilding a 512 MiB file: %d MiB", peak>>20)
 	if peak > 250<<20 {

@@ -5,6 +5,9 @@ package testkit
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -47,4 +50,26 @@ func WaitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Symlink makes a symbolic link, or skips the test with the reason where
+// the system makes none (see MakeSymlink).
+func Symlink(t testing.TB, target, link string) {
+	t.Helper()
+	if err := MakeSymlink(target, link); err != nil {
+		t.Skip(err)
+	}
+}
+
+// MakeSymlink makes a symbolic link and checks that it is there: Windows
+// makes none without the right to (developer mode or an administrator),
+// and wine's CreateSymbolicLinkW reports success and makes none.
+func MakeSymlink(target, link string) error {
+	if err := os.Symlink(target, link); err != nil {
+		return fmt.Errorf("this system cannot make symbolic links here: %w", err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("the system reported a symbolic link made, but there is none at %s (wine makes none)", link)
+	}
+	return nil
 }

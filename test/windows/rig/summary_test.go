@@ -84,8 +84,8 @@ func TestReadResultsExecutableDied(t *testing.T) {
 func TestReason(t *testing.T) {
 	for in, want := range map[string]string{
 		"    x_test.go:12: python3 is not installed": "python3 is not installed",
-		"    plain line":                            "plain line",
-		"":                                          "(no reason given)",
+		"    plain line": "plain line",
+		"":               "(no reason given)",
 	} {
 		if got := reason([]string{in, ""}); got != want {
 			t.Errorf("reason(%q) = %q, want %q", in, got, want)
