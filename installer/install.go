@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -54,11 +53,7 @@ func tellCaptured(w io.Writer, d *Definition, verb string) {
 	if len(names) == 0 {
 		return
 	}
-	where := "the service's environment, readable by administrators only"
-	if runtime.GOOS != "windows" {
-		where = "a file only root can read (" + filepath.Join(StateDir, d.Name+".env") + ")"
-	}
-	fmt.Fprintf(w, "The Environment variables the config file refers to %s into %s: %s\n", verb, where, strings.Join(names, ", "))
+	fmt.Fprintf(w, "The Environment variables the config file refers to %s into %s: %s\n", verb, secretsPlace(d.Name), strings.Join(names, ", "))
 }
 
 // definition checks an install command line as console mode would check it

@@ -116,3 +116,14 @@ func checkEnv(env map[string]string) error {
 	}
 	return nil
 }
+
+// oneLine folds a description into one line, as service managers show it.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// savedInstall is what is kept of d for reinstall: everything but the
+// secrets, which live only where the service manager keeps its
+// environment (the systemd environment file, the service's registry key).
+func savedInstall(d Definition) Definition {
+	d.Env = nil
+	return d
+}

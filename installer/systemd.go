@@ -1,3 +1,5 @@
+//go:build !windows
+
 package installer
 
 import (
@@ -74,6 +76,12 @@ func (s *Systemd) UnitPath(name string) string {
 }
 
 // EnvPath is the environment file of service name (mode 0600).
+// secretsPlace says where install keeps the environment variables a
+// service's config file refers to.
+func secretsPlace(name string) string {
+	return "a file only root can read (" + filepath.Join(StateDir, name+".env") + ")"
+}
+
 func (s *Systemd) EnvPath(name string) string { return s.path(filepath.Join(StateDir, name+".env")) }
 
 // SavedPath is the saved install of service name.
@@ -172,8 +180,6 @@ func quoteExecArg(w string) string {
 }
 
 func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // envFileContent writes variables for systemd's EnvironmentFile: inside
 // double quotes a backslash escapes ", \, $ and `.
@@ -276,13 +282,6 @@ func (s *Systemd) Install(d Definition) error {
 		return err
 	}
 	return s.systemctl("enable", d.Name+".service")
-}
-
-// savedInstall is what is kept of d: everything but the secrets, which
-// live in the environment file only.
-func savedInstall(d Definition) Definition {
-	d.Env = nil
-	return d
 }
 
 func writeFile(path string, b []byte, mode os.FileMode) error {

@@ -41,6 +41,11 @@ func savedDir() string {
 	return filepath.Join(pd, "DataFileDownloadDirectory", "services")
 }
 
+// secretsPlace says where install keeps the environment variables a
+// service's config file refers to: the service's registry key, whose
+// Environment value the service manager passes to the program.
+func secretsPlace(string) string { return "the service's environment, readable by administrators only" }
+
 func savedPath(name string) string { return filepath.Join(savedDir(), name+".json") }
 
 type noProgram struct{}

@@ -231,7 +231,9 @@ func build(ctx context.Context, o options, work string, pkgs []pkg) (string, err
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
 	var overlay []string
-	path, err := rig.WriteOverlay(strings.TrimSpace(string(goroot)), filepath.Join(work, "overlay"))
+	// "_overlay": go list ./... skips folders whose name starts with "_",
+	// so the copy of Go's file is not taken for a package of the module.
+	path, err := rig.WriteOverlay(strings.TrimSpace(string(goroot)), filepath.Join(work, "_overlay"))
 	switch {
 	case errors.Is(err, rig.ErrOverlayNotNeeded):
 		fmt.Printf("windows: no overlay: %v\n", err)
