@@ -38,7 +38,7 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 		tellCaptured(stdout, def, "would be captured")
 		return options.ExitOK
 	}
-	if err := b.Install(*def); err != nil {
+	if err := install(b, *def, stdout); err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", about.Name, err)
 		return options.ExitFailure
 	}

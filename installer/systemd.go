@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/openmsi/datafiledownloaddirectory/options"
 	dfservice "github.com/openmsi/datafiledownloaddirectory/service"
 )
 
@@ -76,6 +77,9 @@ func (s *Systemd) UnitPath(name string) string {
 }
 
 // EnvPath is the environment file of service name (mode 0600).
+// commandLine shows a command as the messages of the verbs quote it.
+func commandLine(argv []string) string { return strings.Join(options.QuoteAll(argv), " ") }
+
 // secretsPlace says where install keeps the environment variables a
 // service's config file refers to.
 func secretsPlace(name string) string {

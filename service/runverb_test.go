@@ -67,7 +67,6 @@ func newRunHarness(t *testing.T, job func(context.Context) error) *runHarness {
 			ShutdownTimeout:       5 * time.Second,
 			TelemetryFlushTimeout: 100 * time.Millisecond,
 		},
-		Interactive: func() bool { return false },
 		RunService: func(_ Config, p *Program) error {
 			if err := p.Start(nil); err != nil {
 				return err
