@@ -25,7 +25,16 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
+// holdEnv makes the test executable hold a file open instead of testing
+// (see holdOpen).
+const holdEnv = "DFDD_TEST_HOLD_OPEN"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(holdEnv); path != "" {
+		os.Exit(holdOpen(path))
+	}
+	os.Exit(kafkatest.Shared(m))
+}
 
 var (
 	buildOnce sync.Once
