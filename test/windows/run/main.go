@@ -126,6 +126,10 @@ func run(o options) int {
 	if err == nil {
 		err = smoke(ctx, prefix, o.exe)
 	}
+	var msi string
+	if err == nil {
+		msi, err = buildMSI(ctx, o, work)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "windows:", err)
 		return 1
@@ -157,6 +161,7 @@ func run(o options) int {
 		"KAFKA_SSL_CA="+rig.WinPath(broker.CAFile()),
 		"DFDD_BINARY="+rig.WinPath(testExe),
 		"DFDD_VERSION="+o.version,
+		"DFDD_MSI="+rig.WinPath(msi),
 		terminate.WineInterruptEnv+"="+interruptURL,
 		// Lets the tests that register real services with wine's service
 		// manager run; on a developer's Windows they stay skipped.
@@ -278,6 +283,23 @@ func smoke(ctx context.Context, prefix rig.Prefix, exe string) error {
 	}
 	step(strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])+" starts under wine", t)
 	return nil
+}
+
+// buildMSI makes the .msi of the program as shipped, as make package does.
+func buildMSI(ctx context.Context, o options, work string) (string, error) {
+	t := time.Now()
+	dist := filepath.Join(work, "dist")
+	out, err := exec.CommandContext(ctx, "go", "run", "./packaging/build", "-msi-only", "-version", o.version,
+		"-windows-exe", o.exe, "-out", dist).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build the .msi: %v\n%s", err, out)
+	}
+	msis, _ := filepath.Glob(filepath.Join(dist, "*.msi"))
+	if len(msis) != 1 {
+		return "", fmt.Errorf("packaging/build made %d .msi files in %s, want 1", len(msis), dist)
+	}
+	step("built "+filepath.Base(msis[0]), t)
+	return msis[0], nil
 }
 
 func serveInterrupts() (string, func(), error) {
