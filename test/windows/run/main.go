@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -312,23 +313,34 @@ func serveInterrupts() (string, func(), error) {
 	return "http://" + l.Addr().String() + "/interrupt", func() { srv.Close() }, nil
 }
 
-// slowFirst orders the packages whose tests take longest first, so that
-// the others run beside them.
-var slowFirst = regexp.MustCompile(`/cmd/DataFileDownloadDirectory$|/download$`)
+// first lists the packages that start first, in this order: the slow
+// ones, so that the others run beside them, with service's short run ahead
+// of the end-to-end tests (see scmUsers).
+var first = []string{"service", "download", "cmd/DataFileDownloadDirectory"}
+
+// scmUsers never run at the same time: wine's StartServiceCtrlDispatcher
+// finds its control pipe through the registry value of the service started
+// last, so a program that is not a service, calling it while a service
+// runs, connects to that service's pipe and waits there instead of being
+// told that no service controller started it. service's tests call it
+// outside the service manager; the end-to-end tests run services.
+var scmUsers = regexp.MustCompile(`^(service|cmd/DataFileDownloadDirectory)$`)
 
 func runAll(ctx context.Context, o options, prefix rig.Prefix, env []string, pkgs []pkg, work string, sum *rig.Summary) {
 	var ordered []pkg
-	for _, p := range pkgs {
-		if slowFirst.MatchString(p.importPath) {
-			ordered = append(ordered, p)
+	for _, name := range first {
+		for _, p := range pkgs {
+			if p.name == name {
+				ordered = append(ordered, p)
+			}
 		}
 	}
 	for _, p := range pkgs {
-		if !slowFirst.MatchString(p.importPath) {
+		if !slices.Contains(first, p.name) {
 			ordered = append(ordered, p)
 		}
 	}
-	var mu sync.Mutex
+	var mu, scm sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, o.jobs))
 	for _, p := range ordered {
@@ -337,6 +349,10 @@ func runAll(ctx context.Context, o options, prefix rig.Prefix, env []string, pkg
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if scmUsers.MatchString(p.name) {
+				scm.Lock()
+				defer scm.Unlock()
+			}
 			t := time.Now()
 			results, err := runPackage(ctx, o, prefix, env, p, work)
 			if err != nil {
