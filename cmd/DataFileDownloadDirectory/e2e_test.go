@@ -385,6 +385,9 @@ func TestLargeFileMemory(t *testing.T) {
 	peak = max(peak, peakRSS(p.cmd.Process.Pid))
 	p.askStop(t)
 	p.wait(t, 30*time.Second)
+	if peak == 0 {
+		t.Skip("this system reports no memory figures for another process")
+	}
 	t.Logf("peak RSS while rebuilding a 512 MiB file: %d MiB", peak>>20)
 	if peak > 250<<20 {
 		t.Fatalf("peak RSS %d MiB, want at most 250 MiB", peak>>20)
