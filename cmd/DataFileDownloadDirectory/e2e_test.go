@@ -270,10 +270,15 @@ func TestClosedStdinStopRequest(t *testing.T) {
 	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "x.bin"), data) })
 	// With stdin at EOF it keeps running, and does not spin.
 	time.Sleep(time.Second)
-	cpu := cpuTime(t, p.cmd.Process.Pid)
-	time.Sleep(2 * time.Second)
-	if used := cpuTime(t, p.cmd.Process.Pid) - cpu; used > 500*time.Millisecond {
-		t.Fatalf("idle program used %s of CPU in 2 s", used)
+	if cpu, err := cpuTime(p.cmd.Process.Pid); err != nil {
+		t.Logf("CPU use not checked: %v", err)
+		time.Sleep(2 * time.Second)
+	} else {
+		time.Sleep(2 * time.Second)
+		now, _ := cpuTime(p.cmd.Process.Pid)
+		if used := now - cpu; used > 500*time.Millisecond {
+			t.Fatalf("idle program used %s of CPU in 2 s", used)
+		}
 	}
 	select {
 	case <-p.done:
