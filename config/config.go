@@ -80,8 +80,8 @@ type resolvedSection struct {
 // ([producer], [heartbeat], [log]). Other sections of the same file, such as
 // the [s3] section of S3TransferStreamProcessor, may reference variables
 // that are only set on another machine; OpenMSIStream's downloader never
-// reads them, and neither does Load. [kafkacrypto] is left to Consumer,
-// which explains that it is not supported.
+// reads them, and neither does Load. [kafkacrypto] is resolved by
+// KafkaCrypto, when the program asks for it.
 var sectionsThisProgramReads = []string{"broker", "consumer", "producer", "heartbeat", "log"}
 
 // Load reads the config file at path as OpenMSIStream does and resolves the

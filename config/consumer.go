@@ -32,15 +32,9 @@ var openMSIStreamOnlyKeys = []string{
 	"key.deserializer", "value.deserializer", "key.serializer", "value.serializer", "node_id",
 }
 
-// Consumer returns the settings of the downloader's consumers. A file with a
-// [kafkacrypto] section is refused: this program cannot decrypt yet, and
-// consuming without decrypting would write ciphertext to disk.
+// Consumer returns the settings of the downloader's consumers. A
+// [kafkacrypto] section does not change them: see KafkaCrypto.
 func (f *File) Consumer() (*ConsumerSettings, error) {
-	if sec, ok := f.doc.byName["kafkacrypto"]; ok {
-		return nil, &Error{File: f.path, Line: sec.line, Problem: "the [kafkacrypto] section asks for encrypted " +
-			"topics (KafkaCrypto), which are not supported yet by this program; use OpenMSIStream's " +
-			"DataFileDownloadDirectory for encrypted topics, or a config file without [kafkacrypto] for plain ones"}
-	}
 	broker, ok := f.resolved["broker"]
 	if !ok {
 		return nil, &Error{File: f.path, Problem: "there is no [broker] section; it must say how to reach " +
@@ -116,4 +110,32 @@ func (f *File) whereSet(key string) (string, bool) {
 		return origin, true
 	}
 	return "", false
+}
+
+// KafkaCryptoSettings are a [kafkacrypto] section's: the node whose files
+// decrypt the topic, by name (NodeID, looked for in node folders as
+// OpenMSIStream does) or by its .config file (ConfigFile, which wins).
+type KafkaCryptoSettings struct {
+	NodeID     string
+	ConfigFile string
+}
+
+// KafkaCrypto returns the [kafkacrypto] section's settings, nil when the
+// file has none (the topic is not encrypted).
+func (f *File) KafkaCrypto() (*KafkaCryptoSettings, error) {
+	sec, ok := f.doc.byName["kafkacrypto"]
+	if !ok {
+		return nil, nil
+	}
+	values, err := f.Section("kafkacrypto")
+	if err != nil {
+		return nil, err
+	}
+	s := &KafkaCryptoSettings{NodeID: strings.TrimSpace(values["node_id"]), ConfigFile: strings.TrimSpace(values["config_file"])}
+	if s.NodeID == "" && s.ConfigFile == "" {
+		return nil, &Error{File: f.path, Line: sec.line, Section: "kafkacrypto", Problem: "the [kafkacrypto] section " +
+			"needs node_id (the name of the provisioned KafkaCrypto node whose folder is beside this file) or config_file " +
+			"(the path of the node's .config file)"}
+	}
+	return s, nil
 }

@@ -141,8 +141,6 @@ func TestConsumerErrors(t *testing.T) {
 	}{
 		{"no broker section", "[consumer]\ngroup.id = g\n", []string{"no [broker] section", "bootstrap.servers"}},
 		{"broker section in another case", "[Broker]\nbootstrap.servers = b:1\n", []string{"[broker]", "[Broker] at line 1"}},
-		{"kafkacrypto", "[kafkacrypto]\nnode_id = n\n[broker]\nbootstrap.servers = b:1\n",
-			[]string{"KafkaCrypto", "not supported yet"}},
 		{"no bootstrap servers", "[broker]\nsecurity.protocol = SSL\n", []string{"bootstrap.servers", "[broker]"}},
 		{"empty bootstrap servers", "[broker]\nbootstrap.servers =\n", []string{"bootstrap.servers is empty", "line 2"}},
 		{"bootstrap servers from an empty variable", "[broker]\nbootstrap.servers = $EMPTY_VARIABLE\n",
@@ -169,14 +167,50 @@ func TestConsumerErrors(t *testing.T) {
 	}
 }
 
-// The shipped encrypted config loads (its variables are set) but is refused.
-func TestShippedEncryptedConfigRefused(t *testing.T) {
+// The shipped encrypted config loads (its variables are set); its consumer
+// settings are the plain ones and [kafkacrypto] names the node.
+func TestShippedEncryptedConfig(t *testing.T) {
 	lookup := func(string) (string, bool) { return "set", true }
 	file, err := Load(filepath.Join("testdata", "test_encrypted.config"), lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := file.Consumer(); err == nil || !strings.Contains(err.Error(), "KafkaCrypto") {
+	if _, err := file.Consumer(); err != nil {
 		t.Errorf("Consumer() error = %v", err)
+	}
+	kc, err := file.KafkaCrypto()
+	if err != nil || kc == nil || kc.NodeID != "testing_node" || kc.ConfigFile != "" {
+		t.Errorf("KafkaCrypto() = %+v, %v", kc, err)
+	}
+}
+
+func TestKafkaCryptoSection(t *testing.T) {
+	for _, c := range []struct {
+		text, node, file, err string
+	}{
+		{"[broker]\nbootstrap.servers = b:1\n", "", "", ""},
+		{"[kafkacrypto]\nconfig_file = file#/x/n.config\n", "", "file#/x/n.config", ""},
+		{"[kafkacrypto]\nnode_id = n\nconfig_file = /x/n.config\n", "n", "/x/n.config", ""},
+		{"[kafkacrypto]\n", "", "", "needs node_id"},
+	} {
+		file, err := Load(writeConfig(t, c.text), testLookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc, err := file.KafkaCrypto()
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.text, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.text, err)
+		case c.node == "" && c.file == "":
+			if kc != nil {
+				t.Errorf("%q: %+v without a section", c.text, kc)
+			}
+		case kc == nil || kc.NodeID != c.node || kc.ConfigFile != c.file:
+			t.Errorf("%q: %+v", c.text, kc)
+		}
 	}
 }

@@ -163,6 +163,20 @@ func FormatCheck(st download.Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d messages read, %d messages processed, %d files completely reconstructed so far\n",
 		st.MessagesRead, st.MessagesProcessed, st.FilesCompleted)
+	if st.Encrypted {
+		fmt.Fprintf(&b, "%d messages decrypted, %d written to %s/ (%d of them decrypted from there since)\n",
+			st.MessagesDecrypted+st.MessagesRecovered, st.MessagesUndecryptable, download.EncryptedDirName, st.MessagesRecovered)
+	}
+	if st.FilesRejected+st.VersionsDropped+st.FilesExpired+st.FilesHashMismatch > 0 {
+		fmt.Fprintf(&b, "%d put in %s, %d given up as unusable, %d older versions dropped, %d unfinished files expired\n",
+			st.FilesHashMismatch, download.MismatchDirName, st.FilesRejected, st.VersionsDropped, st.FilesExpired)
+	}
+	if len(st.WaitingToPublish) > 0 {
+		fmt.Fprintf(&b, "Complete files waiting to be put in place (%d):\n", len(st.WaitingToPublish))
+		for _, w := range st.WaitingToPublish {
+			fmt.Fprintf(&b, "\t%s (waiting since %s: %s)\n", w.Path, w.Since.Local().Format("2006-01-02 15:04:05"), w.Reason)
+		}
+	}
 	if len(st.InProgress) == 0 && len(st.RecentlyCompleted) == 0 {
 		return b.String()
 	}
@@ -191,6 +205,10 @@ func FormatSummary(st download.Status, stop time.Time) string {
 	fmt.Fprintf(&b, "%d total messages were consumed, %d messages were successfully processed, and %d %s successfully reconstructed from %s to %s\n",
 		st.MessagesRead, st.MessagesProcessed, st.FilesCompleted, files,
 		PythonTime(st.Start), PythonTime(stop))
+	if st.Encrypted {
+		fmt.Fprintf(&b, "%d messages were decrypted and %d were written to %s/ (%d of them decrypted from there since)\n",
+			st.MessagesDecrypted+st.MessagesRecovered, st.MessagesUndecryptable, download.EncryptedDirName, st.MessagesRecovered)
+	}
 	if recent := lastN(st.RecentlyCompleted, download.RecentLimit); len(recent) > 0 {
 		fmt.Fprintf(&b, "Most recent completed files (up to %d):\n", download.RecentLimit)
 		for _, p := range recent {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 )
 
 // Limits that reject absurd chunk headers before they can cost memory or
@@ -35,9 +38,9 @@ type Chunk struct {
 	Mtime     float64 // seconds since the epoch; 0 when unknown
 }
 
-// ErrEncrypted marks a KafkaCrypto-encrypted value, which this program
-// cannot read yet.
-var ErrEncrypted = errors.New("value is encrypted with KafkaCrypto; encrypted topics are not supported yet")
+// ErrEncrypted marks a KafkaCrypto-encrypted value read without
+// decryption: the config file has no [kafkacrypto] section.
+var ErrEncrypted = errors.New("value is encrypted with KafkaCrypto; to decrypt it, the config file needs a [kafkacrypto] section naming this computer's KafkaCrypto node (see docs/kafkacrypto.md)")
 
 // DecodeChunk decodes a chunk message value in OpenMSIStream's 9- or
 // 10-item MessagePack layout. It accepts str where bin is expected and the
@@ -134,6 +137,14 @@ func (c *Chunk) VerifyData() error {
 		return errors.New("chunk data does not match its SHA-512 chunk_hash")
 	}
 	return nil
+}
+
+// forStorage is the chunk as the storage engine takes it.
+func (c *Chunk) forStorage(paths storage.Paths, produced time.Time) *storage.Chunk {
+	return &storage.Chunk{
+		Paths: paths, Append: c.Append, FileHash: c.FileHash, ChunkHash: c.ChunkHash,
+		Offset: c.Offset, Index: c.Index, Total: c.Total, Data: c.Data, Mtime: c.Mtime, Produced: produced,
+	}
 }
 
 // readRaw reads a str or bin item without copying.

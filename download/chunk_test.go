@@ -1,6 +1,8 @@
 package download
 
 import (
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
+
 	"bytes"
 	"crypto/sha512"
 	"encoding/hex"
@@ -180,11 +182,11 @@ func FuzzChunkPaths(f *testing.F) {
 		f.Add(s[0], s[1], s[2], true)
 	}
 	f.Fuzz(func(t *testing.T, subdir, name, app string, windows bool) {
-		p, err := chunkPaths(subdir, name, app, windows)
+		p, err := storage.ChunkPaths(subdir, name, app, windows)
 		if err != nil {
 			return
 		}
-		for _, rel := range []string{p.rel, p.dest} {
+		for _, rel := range []string{p.Rel, p.Dest} {
 			for i, part := range strings.Split(rel, "/") {
 				if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
 					t.Fatalf("%q: bad component %q", rel, part)
@@ -192,8 +194,11 @@ func FuzzChunkPaths(f *testing.F) {
 				if windows && (strings.ContainsAny(part, ":<>|?*\"") || strings.HasSuffix(part, ".") || strings.HasSuffix(part, " ")) {
 					t.Fatalf("%q: Windows-invalid component %q", rel, part)
 				}
+				if i == 0 && len(part) >= 2 && part[1] == ':' && (part[0]|0x20 >= 'a' && part[0]|0x20 <= 'z') {
+					t.Fatalf("%q begins with a drive letter", rel)
+				}
 				if i == 0 {
-					for _, r := range reservedTopDirs {
+					for _, r := range []string{StateDirName, MismatchDirName, EncryptedDirName} {
 						if strings.EqualFold(part, r) {
 							t.Fatalf("%q writes into %s", rel, r)
 						}

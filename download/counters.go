@@ -10,6 +10,8 @@ type counters struct {
 	messagesInvalid   atomic.Int64
 	bytesRead         atomic.Int64
 	bytesProcessed    atomic.Int64
-	filesCompleted    atomic.Int64
-	filesMismatched   atomic.Int64
+	// Encrypted topics (encrypted.go).
+	messagesDecrypted     atomic.Int64
+	messagesUndecryptable atomic.Int64 // saved to ENCRYPTED_MESSAGES/
+	messagesRecovered     atomic.Int64 // decrypted later from there
 }

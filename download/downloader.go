@@ -14,7 +14,9 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
+	"github.com/openmsi/datafiledownloaddirectory/kafkacrypto"
 )
 
 // Config is everything one download needs. The command line and the config
@@ -40,11 +42,22 @@ type Config struct {
 	// partitions back at once instead of after the session timeout. For
 	// groups that outlive a run; see membership.go.
 	StaticMembership bool
+	// ExpireAfter is how long an unfinished file waits for its next chunk
+	// before its partial data is removed (0: storage.DefaultExpiry;
+	// negative: forever).
+	ExpireAfter time.Duration
 	// DescribeGroup lists the group's members for the check that no other
 	// program shares the group (membership.go). nil means DescribeGroup in
 	// this process; a program should run it in a child process instead,
 	// see DescribeGroup.
 	DescribeGroup GroupDescriber
+	// Crypto, when set, decrypts KafkaCrypto-encrypted messages
+	// (encrypted.go).
+	Crypto *CryptoConfig
+
+	// wrapFS lets this package's tests put disk trouble under the storage
+	// engine (storage.Faults).
+	wrapFS func(storage.FS) storage.FS
 }
 
 // Downloader rebuilds files from one topic into one folder.
@@ -55,7 +68,7 @@ type Downloader struct {
 	cfg   Config
 	log   *logrus.Entry
 	root  *os.Root
-	asm   *assembler
+	store *storage.Engine
 	stats counters
 	start time.Time
 	// limiter keeps repeated client errors from flooding the log.
@@ -70,10 +83,19 @@ type Downloader struct {
 	// credentialsFailed: the broker refused our credentials or TLS
 	// failed (auth.go).
 	credentialsFailed atomic.Bool
+
+	// crypto decrypts messages of encrypted topics; nil for plain ones.
+	crypto *decrypter
+	// keyClient is the key exchange crypto uses (nil in tests that give
+	// their own key source).
+	keyClient *kafkacrypto.Client
+	// runCtx ends when Run stops; messages waiting for a key give up.
+	runCtx context.Context
 }
 
-// New checks the configuration, opens the output folder and recovers the
-// in-progress state a previous run left behind. It does not contact Kafka.
+// New checks the configuration and opens the output folder and its state
+// folder. It neither contacts Kafka nor resumes unfinished files: Run does,
+// so that a service reports that it runs first.
 func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	switch {
 	case cfg.OutputDir == "":
@@ -95,9 +117,24 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
 	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
-	if d.asm, err = newAssembler(root, log, &d.stats); err != nil {
+	var fsys storage.FS = storage.RootFS{Root: root}
+	if cfg.wrapFS != nil {
+		fsys = cfg.wrapFS(fsys)
+	}
+	d.store, err = storage.Open(fsys, storage.Options{
+		Log: log, Windows: onWindows, ExpireAfter: cfg.ExpireAfter,
+	})
+	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
+	}
+	if cfg.Crypto != nil {
+		if d.keyClient, err = kafkacrypto.NewClient(cfg.Crypto.Node, cfg.Topic, cfg.Crypto.Kafka, log); err != nil {
+			d.store.Close()
+			root.Close()
+			return nil, err
+		}
+		d.useKeys(d.keyClient, cfg.Crypto.KeyWait)
 	}
 	return d, nil
 }
@@ -107,7 +144,11 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 // only once.
 func (d *Downloader) Run(ctx context.Context) error {
 	defer d.root.Close()
-	defer d.asm.close()
+	defer d.store.Close()
+	if err := d.store.Recover(); err != nil {
+		return fmt.Errorf("resume the files in progress in %s: %w; %s", d.cfg.OutputDir, err, storage.Hint(err))
+	}
+	d.store.StartRetries()
 
 	logs := make(chan kafka.LogEvent, 1000)
 	logsDone := make(chan struct{})
@@ -139,6 +180,25 @@ func (d *Downloader) Run(ctx context.Context) error {
 	// manager restarts the whole program.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.runCtx = ctx
+	var cryptoDone sync.WaitGroup
+	if d.crypto != nil {
+		// The key exchange and the recovery of saved messages end with
+		// the consumers; Run waits for them.
+		defer cryptoDone.Wait()
+		defer cancel()
+		kick := make(chan struct{}, 1)
+		if d.keyClient != nil {
+			d.keyClient.OnKeys = func([]kafkacrypto.KeyIndex) {
+				select {
+				case kick <- struct{}{}:
+				default:
+				}
+			}
+			cryptoDone.Go(func() { d.keyClient.Run(ctx) })
+		}
+		cryptoDone.Go(func() { d.runRecovery(ctx, d.crypto.keys, kick) })
+	}
 	errs := make([]error, len(consumers))
 	var wg sync.WaitGroup
 	// The membership watcher ends with the consumers: a description in
@@ -158,7 +218,7 @@ func (d *Downloader) Run(ctx context.Context) error {
 	wg.Wait()
 	cancel()
 	<-watchDone
-	if err := d.asm.sync(); err != nil {
+	if err := d.store.Barrier(); err != nil && !storage.IsDurability(err) {
 		d.log.Errorf("at shutdown: %v", err)
 	}
 	return errors.Join(errs...)
@@ -166,19 +226,29 @@ func (d *Downloader) Run(ctx context.Context) error {
 
 // Status returns a snapshot of the progress so far.
 func (d *Downloader) Status() Status {
-	files, recent := d.asm.progress()
+	files, waiting, recent := d.store.Status()
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	sort.Slice(waiting, func(i, j int) bool { return waiting[i].Path < waiting[j].Path })
+	st := d.store.Stats()
 	return Status{
-		Start:             d.start,
-		MessagesRead:      d.stats.messagesRead.Load(),
-		MessagesProcessed: d.stats.messagesProcessed.Load(),
-		MessagesSkipped:   d.stats.messagesSkipped.Load(),
-		MessagesInvalid:   d.stats.messagesInvalid.Load(),
-		BytesRead:         d.stats.bytesRead.Load(),
-		BytesProcessed:    d.stats.bytesProcessed.Load(),
-		FilesCompleted:    d.stats.filesCompleted.Load(),
-		FilesHashMismatch: d.stats.filesMismatched.Load(),
-		InProgress:        files,
-		RecentlyCompleted: recent,
+		Start:                 d.start,
+		MessagesRead:          d.stats.messagesRead.Load(),
+		MessagesProcessed:     d.stats.messagesProcessed.Load(),
+		MessagesSkipped:       d.stats.messagesSkipped.Load(),
+		MessagesInvalid:       d.stats.messagesInvalid.Load(),
+		BytesRead:             d.stats.bytesRead.Load(),
+		BytesProcessed:        d.stats.bytesProcessed.Load(),
+		Encrypted:             d.crypto != nil,
+		MessagesDecrypted:     d.stats.messagesDecrypted.Load(),
+		MessagesUndecryptable: d.stats.messagesUndecryptable.Load(),
+		MessagesRecovered:     d.stats.messagesRecovered.Load(),
+		FilesCompleted:        st.FilesCompleted.Load(),
+		FilesHashMismatch:     st.FilesMismatched.Load(),
+		FilesRejected:         st.FilesRejected.Load(),
+		VersionsDropped:       st.VersionsDropped.Load(),
+		FilesExpired:          st.FilesExpired.Load(),
+		InProgress:            files,
+		WaitingToPublish:      waiting,
+		RecentlyCompleted:     recent,
 	}
 }

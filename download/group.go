@@ -11,6 +11,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 )
 
 // consumerDefaults bound librdkafka's prefetch so memory does not grow with
@@ -36,6 +38,11 @@ var consumerDefaults = map[string]string{
 // SIGSTOP). The shorter trigger costs nothing while a broker answers.
 const RebootstrapTriggerMS = "15000"
 
+// storageKey is the rate limiter's kind for storage trouble: with the disk
+// full, every partition fails on every retry, and one report a minute says
+// it all.
+const storageKey = "storage trouble"
+
 const (
 	defaultCommitInterval = time.Second
 	pollTimeout           = 100 * time.Millisecond
@@ -58,6 +65,9 @@ type consumer struct {
 	retries   map[int32]*retry       // partitions paused after a storage error
 
 	barrierFailed bool
+	// durability is a failed fsync: the consumer stops without committing
+	// (storage.DurabilityError).
+	durability error
 	// failed: the client had a fatal error, after which closing it may
 	// hang (fatal.go).
 	failed bool
@@ -115,7 +125,7 @@ func (c *consumer) run(ctx context.Context) error {
 		interval = defaultCommitInterval
 	}
 	nextBarrier := time.Now().Add(interval)
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && c.durability == nil {
 		switch e := c.kc.Poll(int(pollTimeout.Milliseconds())).(type) {
 		case *kafka.Message:
 			c.onMessage(e)
@@ -133,7 +143,7 @@ func (c *consumer) run(ctx context.Context) error {
 		c.resumeDue()
 	}
 	c.barrier(nil)
-	return nil
+	return c.durability
 }
 
 func (c *consumer) onMessage(m *kafka.Message) {
@@ -143,6 +153,13 @@ func (c *consumer) onMessage(m *kafka.Message) {
 		return
 	}
 	err := c.d.process(m, c.log)
+	if errors.Is(err, errStopping) {
+		return // not handled: read again after the restart
+	}
+	if storage.IsDurability(err) {
+		c.durability = err
+		return
+	}
 	if err == nil {
 		if r, ok := c.retries[p]; ok {
 			delete(c.retries, p)
@@ -177,7 +194,7 @@ func (c *consumer) pauseForRetry(tp kafka.TopicPartition, cause error) {
 			more = fmt.Sprintf(" (%d more such errors in the last minute)", held)
 		}
 		log.Errorf("cannot store a chunk: %v; %s. Consumption of partition %d is paused and retried in %s; nothing is skipped%s",
-			cause, storageHint(cause), tp.Partition, r.delay, more)
+			cause, storage.Hint(cause), tp.Partition, r.delay, more)
 	} else {
 		log.Debugf("cannot store a chunk: %v; partition %d retried in %s", cause, tp.Partition, r.delay)
 	}
@@ -208,9 +225,13 @@ func (c *consumer) resumeDue() {
 // barrier makes every handled message durable and commits its offset. With
 // partitions given, only those are committed (they are being revoked).
 func (c *consumer) barrier(partitions []kafka.TopicPartition) {
-	if err := c.d.asm.sync(); err != nil {
+	if err := c.d.store.Barrier(); err != nil {
+		if storage.IsDurability(err) {
+			c.durability = err
+			return
+		}
 		if !c.barrierFailed {
-			c.log.Errorf("cannot make received data durable, so no offsets are committed: %v; %s", err, storageHint(err))
+			c.log.Errorf("cannot make received data durable, so no offsets are committed: %v; %s", err, storage.Hint(err))
 		}
 		c.barrierFailed = true
 		return
@@ -315,10 +336,31 @@ func (c *consumer) onError(e kafka.Error) error {
 }
 
 // process handles one message. It returns an error only when the message
-// must be read again (storage trouble); bad input is logged and skipped.
+// must be read again (storage trouble, or the program stops while it waits
+// for its key: errStopping) or the program must stop (a failed fsync); bad
+// input is logged and skipped.
 func (d *Downloader) process(m *kafka.Message, log *logrus.Entry) error {
 	d.stats.messagesRead.Add(1)
-	chunk, paths, err := d.parse(m)
+	if d.crypto != nil {
+		var err error
+		if m, err = d.decrypt(d.runCtx, m, log); err != nil {
+			if errors.Is(err, errSavedEncrypted) {
+				return nil
+			}
+			d.stats.messagesRead.Add(-1) // it will be read again
+			return err
+		}
+	}
+	err := d.handle(m, log)
+	if err != nil {
+		d.stats.messagesRead.Add(-1) // it will be read again
+	}
+	return err
+}
+
+// handle decodes a plain chunk message and stores its chunk.
+func (d *Downloader) handle(m *kafka.Message, log *logrus.Entry) error {
+	chunk, err := d.parse(m)
 	if err != nil {
 		d.invalid(m, log, err)
 		return nil
@@ -328,18 +370,16 @@ func (d *Downloader) process(m *kafka.Message, log *logrus.Entry) error {
 		return nil
 	}
 	d.stats.bytesRead.Add(int64(len(chunk.Data)))
-	out, err := d.asm.handle(chunk, paths)
+	out, err := d.store.Put(chunk)
 	if err != nil {
-		var se *storageError
-		if errors.As(err, &se) {
-			d.stats.messagesRead.Add(-1) // it will be read again
+		if storage.IsTrouble(err) || storage.IsDurability(err) {
 			d.stats.bytesRead.Add(-int64(len(chunk.Data)))
 			return err
 		}
-		d.invalid(m, log, fmt.Errorf("%s: %w", paths.rel, err))
+		d.invalid(m, log, fmt.Errorf("%s: %w", chunk.Paths.Rel, err))
 		return nil
 	}
-	if out != outMismatch {
+	if out != storage.Mismatch {
 		d.stats.messagesProcessed.Add(1)
 		d.stats.bytesProcessed.Add(int64(len(chunk.Data)))
 	}
@@ -348,25 +388,35 @@ func (d *Downloader) process(m *kafka.Message, log *logrus.Entry) error {
 
 // parse decodes and checks a message. A nil chunk without error is one that
 // --download_regex excludes.
-func (d *Downloader) parse(m *kafka.Message) (*Chunk, filePaths, error) {
+func (d *Downloader) parse(m *kafka.Message) (*storage.Chunk, error) {
 	if !utf8.Valid(m.Key) {
-		return nil, filePaths{}, errors.New("message key is not valid UTF-8")
+		return nil, errors.New("message key is not valid UTF-8")
 	}
 	chunk, err := DecodeChunk(m.Value)
 	if err != nil {
-		return nil, filePaths{}, err
+		return nil, err
 	}
-	paths, err := chunkPaths(chunk.Subdir, chunk.Filename, chunk.Append, onWindows)
+	paths, err := storage.ChunkPaths(chunk.Subdir, chunk.Filename, chunk.Append, onWindows)
 	if err != nil {
-		return nil, filePaths{}, err
+		return nil, err
 	}
-	if d.cfg.Regex != nil && !d.cfg.Regex.MatchString(paths.rel) {
-		return nil, paths, nil
+	if d.cfg.Regex != nil && !d.cfg.Regex.MatchString(paths.Rel) {
+		return nil, nil
 	}
 	if err := chunk.VerifyData(); err != nil {
-		return nil, filePaths{}, fmt.Errorf("%s chunk %d/%d: %w", paths.rel, chunk.Index, chunk.Total, err)
+		return nil, fmt.Errorf("%s chunk %d/%d: %w", paths.Rel, chunk.Index, chunk.Total, err)
 	}
-	return chunk, paths, nil
+	return chunk.forStorage(paths, producedAt(m)), nil
+}
+
+// producedAt is when the uploader produced a message: its CreateTime, which
+// a producer's retry keeps. A topic that stamps LogAppendTime says when the
+// broker appended it, which a retry changes: no use for ordering versions.
+func producedAt(m *kafka.Message) time.Time {
+	if m.TimestampType != kafka.TimestampCreateTime {
+		return time.Time{}
+	}
+	return m.Timestamp
 }
 
 func (d *Downloader) invalid(m *kafka.Message, log *logrus.Entry, err error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 )
 
@@ -27,6 +28,13 @@ type loggedRun struct {
 // startLogged runs a Downloader with one consumer on topic and group,
 // writing to out, until the test ends; Run must then return within 30 s.
 func startLogged(t *testing.T, out, topic, group string, static bool) *loggedRun {
+	t.Helper()
+	return startLoggedFS(t, out, topic, group, static, nil)
+}
+
+// startLoggedFS is startLogged with the storage engine's file operations
+// wrapped (storage.Faults).
+func startLoggedFS(t *testing.T, out, topic, group string, static bool, wrap func(storage.FS) storage.FS) *loggedRun {
 	t.Helper()
 	r := &loggedRun{logged: &lockedBuffer{}, done: make(chan struct{})}
 	logger := logrus.New()
@@ -45,6 +53,7 @@ func startLogged(t *testing.T, out, topic, group string, static bool) *loggedRun
 			"session.timeout.ms": "6000",
 		},
 		CommitInterval: 200 * time.Millisecond,
+		wrapFS:         wrap,
 	}, logrus.NewEntry(logger))
 	if err != nil {
 		t.Fatal(err)

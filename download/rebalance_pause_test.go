@@ -22,6 +22,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
@@ -36,18 +37,19 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 	}
 	group := "g-" + topic
 
-	// The disk is full until the test says otherwise. Injected before the
-	// downloader starts, so that its goroutines only read the variable.
+	// The disk is full until the test says otherwise.
 	var full atomic.Bool
 	var refused atomic.Int64
 	full.Store(true)
-	inject(t, &writeAt, func(f *os.File, b []byte, off int64) (int, error) {
-		if full.Load() {
-			refused.Add(1)
-			return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
-		}
-		return f.WriteAt(b, off)
-	})
+	wrap := func(fsys storage.FS) storage.FS {
+		return &storage.Faults{FS: fsys, FailWrite: func(name string, b []byte, off int64) (int, error, bool) {
+			if full.Load() {
+				refused.Add(1)
+				return 0, &os.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}, true
+			}
+			return 0, nil, false
+		}}
+	}
 
 	files := map[string][]byte{}
 	var msgs []uploadtest.Message
@@ -63,7 +65,7 @@ func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
 	}
 
 	out := t.TempDir()
-	r := startLogged(t, out, topic, group, false)
+	r := startLoggedFS(t, out, topic, group, false, wrap)
 
 	// Every partition has refused a chunk and retried a few times: by
 	// then the retry delay is seconds, so the partitions are paused.

@@ -1,6 +1,10 @@
 package download
 
-import "time"
+import (
+	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
+)
 
 // Status is a snapshot of the downloader's progress, safe to keep and print.
 type Status struct {
@@ -20,19 +24,37 @@ type Status struct {
 	BytesRead      int64
 	BytesProcessed int64
 
+	// Encrypted topics: Encrypted says decryption is on; MessagesDecrypted
+	// counts messages decrypted as read, MessagesUndecryptable those written
+	// to ENCRYPTED_MESSAGES/ (not counted as processed), MessagesRecovered
+	// those decrypted from there later.
+	Encrypted             bool
+	MessagesDecrypted     int64
+	MessagesUndecryptable int64
+	MessagesRecovered     int64
+
 	FilesCompleted    int64
 	FilesHashMismatch int64
-	InProgress        []FileProgress
+	// FilesRejected counts files given up as bad input (a path or size
+	// this OS or filesystem refuses); VersionsDropped, versions whose
+	// chunks came after a newer version of the same path; FilesExpired,
+	// unfinished files given up after no chunk for the expiry time.
+	FilesRejected   int64
+	VersionsDropped int64
+	FilesExpired    int64
+	InProgress      []FileProgress
+	// WaitingToPublish are complete, verified files that cannot be put in
+	// place yet (on Windows: the old version open in another program).
+	WaitingToPublish  []WaitingFile
 	RecentlyCompleted []string // forward-slash relative paths, oldest first, at most RecentLimit
 }
 
 // RecentLimit is how many recently completed files Status keeps, as the
 // original program does.
-const RecentLimit = 50
+const RecentLimit = storage.RecentLimit
 
 // FileProgress describes one file that is partly received.
-type FileProgress struct {
-	Path           string // forward-slash relative path as it will be written
-	ChunksReceived int
-	ChunksTotal    int
-}
+type FileProgress = storage.FileProgress
+
+// WaitingFile is a complete file waiting to be put in place.
+type WaitingFile = storage.WaitingFile

@@ -39,9 +39,12 @@ type Options struct {
 	Regex         *regexp.Regexp // nil: every file
 	// UpdateSeconds is the interval of the alive dots; <= 0 switches them off.
 	UpdateSeconds int
-	StreamLevel   logrus.Level
-	FileLevel     logrus.Level
-	LogFile       string // "" means the default in the state folder
+	// ExpiryDays is how long an unfinished file waits for its next chunk;
+	// 0 means forever.
+	ExpiryDays  int
+	StreamLevel logrus.Level
+	FileLevel   logrus.Level
+	LogFile     string // "" means the default in the state folder
 
 	// Heartbeat and log topics ("" switches them off). A program id of ""
 	// means the default, see ProgramID.
@@ -51,6 +54,9 @@ type Options struct {
 	LogTopic           string
 	LogProgramID       string
 	LogSeconds         int
+	// KeyWaitSeconds is how long messages of an encrypted topic wait for
+	// their key (per key index) before they go to ENCRYPTED_MESSAGES/.
+	KeyWaitSeconds int
 	// ServiceName is appended to the default program id when the program
 	// runs as a service, so that two services on one host stay apart. The
 	// service verbs set it; the console mode leaves it empty.
@@ -120,6 +126,8 @@ func Parse(args []string, mode Mode) (*Options, error) {
 	fs.StringVar(&o.DownloadRegex, "download_regex", "", "")
 	fs.Var(&intValue{p: &o.UpdateSeconds}, "update_seconds", "")
 	o.UpdateSeconds = 300
+	fs.Var(&intValue{p: &o.ExpiryDays, min: 0, minText: "a whole number of days, 0 for never"}, "unfinished_expiry_days", "")
+	o.ExpiryDays = 7
 	fs.Var(&levelValue{p: &o.StreamLevel}, "logger_stream_level", "")
 	o.StreamLevel = logrus.InfoLevel
 	fs.Var(&levelValue{p: &o.FileLevel}, "logger_file_level", "")
@@ -133,6 +141,8 @@ func Parse(args []string, mode Mode) (*Options, error) {
 	fs.StringVar(&o.LogProgramID, "log_program_id", "", "")
 	fs.Var(&intValue{p: &o.LogSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "log_interval_secs", "")
 	o.LogSeconds = 60
+	fs.Var(&intValue{p: &o.KeyWaitSeconds, min: 1, minText: "a whole number of seconds, at least 1"}, "max_initial_wait_per_decrypt", "")
+	o.KeyWaitSeconds = 60
 	if mode != ConsoleMode {
 		fs.StringVar(&o.ServiceName, "service_name", DefaultServiceName, "")
 	}
@@ -425,6 +435,11 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
   --update_seconds N        seconds between the "." lines that show the
                             program is alive; -1 switches them off.
                             (default = 300)
+  --unfinished_expiry_days N
+                            days an unfinished file waits for its next chunk
+                            before its partial data is removed (one log line
+                            each); 0 keeps unfinished files forever.
+                            (default = 7)
   --logger_stream_level L   least severe messages shown on the terminal
                             (stderr): debug, info, warning, error or critical
                             (critical is the same as error here), in any case,
@@ -454,6 +469,12 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
   --log_program_id ID       log messages have the key ID_log.
                             (default = this computer's host name)
   --log_interval_secs N     seconds between log messages. (default = 60)
+  --max_initial_wait_per_decrypt N
+                            encrypted topics ([kafkacrypto] in the config
+                            file): seconds the messages of one key wait for
+                            it before they are written to
+                            OUTPUT_DIR/ENCRYPTED_MESSAGES/, from where they
+                            are decrypted when the key comes. (default = 60)
   --version                 print the versions of this program, Go and
                             librdkafka
   -h, --help                print this help

@@ -21,11 +21,13 @@ func TestParseArgsDefaults(t *testing.T) {
 		Threads:       2,
 		GroupID:       "create_new",
 		UpdateSeconds: 300,
+		ExpiryDays:    7, // unfinished files wait a week for their next chunk
 		StreamLevel:   logrus.InfoLevel,
 		FileLevel:     logrus.WarnLevel,
 		// Off unless their topics are given; the original's intervals.
 		HeartbeatSeconds: 900,
 		LogSeconds:       60,
+		KeyWaitSeconds:   60,
 	}
 	if !reflect.DeepEqual(*o, want) {
 		t.Errorf("got  %+v\nwant %+v", *o, want)
@@ -69,6 +71,8 @@ func TestParseArgs(t *testing.T) {
 			func(o *Options) bool { return o.GroupIDSet }},
 		{"dots off", []string{"out", "--update_seconds", "-1"},
 			func(o *Options) bool { return o.UpdateSeconds == -1 }},
+		{"unfinished files kept forever", []string{"out", "--unfinished-expiry-days", "0"},
+			func(o *Options) bool { return o.ExpiryDays == 0 }},
 		{"level names any case", []string{"out", "--logger_stream_level", "WARNING", "--logger_file_level", "Critical"},
 			func(o *Options) bool { return o.StreamLevel == logrus.WarnLevel && o.FileLevel == logrus.ErrorLevel }},
 		{"level numbers", []string{"out", "--logger_stream_level", "10", "--logger_file_level", "40"},
@@ -132,6 +136,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"threads float", []string{"out", "--n_threads", "2.5"}, "at least 1"},
 		{"threads empty", []string{"out", "--n_threads="}, "at least 1"},
 		{"update seconds word", []string{"out", "--update_seconds", "often"}, "whole number"},
+		{"expiry negative", []string{"out", "--unfinished_expiry_days", "-1"}, "0 for never"},
 		{"update seconds float", []string{"out", "--update_seconds", "0.5"}, "whole number"},
 		{"stream level name", []string{"out", "--logger_stream_level", "verbose"}, "debug, info, warning"},
 		{"file level negative", []string{"out", "--logger_file_level", "-10"}, "debug, info, warning"},

@@ -26,6 +26,7 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/console"
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/internal/about"
+	"github.com/openmsi/datafiledownloaddirectory/kafkacrypto"
 	"github.com/openmsi/datafiledownloaddirectory/logsetup"
 	"github.com/openmsi/datafiledownloaddirectory/options"
 	"github.com/openmsi/datafiledownloaddirectory/telemetry"
@@ -197,6 +198,10 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		s.Log.Info("enable.auto.commit in the config file was overridden: this program commits offsets itself, and only for messages whose data is on disk")
 	}
 
+	crypto, err := s.cryptoConfig(file, cfgPath)
+	if err != nil {
+		return fail(options.ExitUsage, "%v", err)
+	}
 	s.cfg = download.Config{
 		OutputDir: out,
 		Topic:     opts.Topic,
@@ -207,6 +212,8 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		// A fresh group has nothing to get back after a restart.
 		StaticMembership: !s.freshGroup(settings.GroupID),
 		DescribeGroup:    selfDescriber(),
+		Crypto:           crypto,
+		ExpireAfter:      expiry(opts.ExpiryDays),
 	}
 	if s.tel, err = s.newTelemetry(file, e.TelemetryFlushTimeout); err != nil {
 		return fail(options.ExitUsage, "%v", err)
@@ -215,6 +222,14 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		return fail(options.ExitFailure, "cannot start: %v", err)
 	}
 	return s, options.ExitOK
+}
+
+// expiry turns --unfinished_expiry_days into the downloader's setting.
+func expiry(days int) time.Duration {
+	if days == 0 {
+		return -1 // forever
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // newTelemetry makes the producers of the heartbeat and log topics that
@@ -435,4 +450,40 @@ func (s *Session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 			return options.ExitFailure
 		}
 	}
+}
+
+// cryptoConfig reads the KafkaCrypto node that the config file's
+// [kafkacrypto] section names; nil when the topic is not encrypted.
+func (s *Session) cryptoConfig(file *config.File, cfgPath string) (*download.CryptoConfig, error) {
+	kc, err := file.KafkaCrypto()
+	if err != nil || kc == nil {
+		return nil, err
+	}
+	nodePath, err := kafkacrypto.FindNodeConfig(kc.NodeID, kc.ConfigFile, cfgPath, config.DefaultDir())
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %v", cfgPath, err)
+	}
+	node, err := kafkacrypto.LoadNode(nodePath, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	broker, err := file.Section("broker")
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"node_id", "group.id", "key.serializer", "value.serializer", "key.deserializer", "value.deserializer"} {
+		delete(broker, k)
+	}
+	wait := time.Duration(s.opts.KeyWaitSeconds) * time.Second
+	expires := "never"
+	if e := node.ChainExpires(); !e.IsZero() {
+		expires = e.Format("2006-01-02")
+		if time.Until(e) < 30*24*time.Hour {
+			s.Log.Warnf("The chain of trust of KafkaCrypto node %q expires on %s: provision the node again before then", node.ID, expires)
+		}
+	}
+	s.Log.Infof("The topic is encrypted (KafkaCrypto): messages are decrypted as node %q (%s, signing key %s, chain of trust valid until %s); "+
+		"keys are asked for on %s.subs and %s.reqs and received on %s.keys; a message waits up to %s for its key, then goes to %s/",
+		node.ID, nodePath, node.PublicKey(), expires, node.Root(s.opts.Topic), node.Root(s.opts.Topic), node.Root(s.opts.Topic), wait, download.EncryptedDirName)
+	return &download.CryptoConfig{Node: node, Kafka: broker, KeyWait: wait}, nil
 }

@@ -487,7 +487,8 @@ func TestConfigErrorsExit2(t *testing.T) {
 	}{
 		{"missing file", "", []string{"nope.config"}},
 		{"no broker section", "[consumer]\nauto.offset.reset = earliest\n", []string{"[broker]"}},
-		{"kafkacrypto", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[kafkacrypto]\nnode_id = x\n", []string{"not supported yet"}},
+		{"kafkacrypto node missing", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[kafkacrypto]\nnode_id = x\n",
+			[]string{"no KafkaCrypto node \"x\"", filepath.Join("x", "x.config")}},
 		{"unset variable", "[broker]\nbootstrap.servers = $DFDD_TEST_SURELY_UNSET\n", []string{"DFDD_TEST_SURELY_UNSET"}},
 		{"unknown librdkafka keys", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\nno.such.key = 1\nalso.wrong = 2\n",
 			[]string{"no.such.key", "also.wrong"}},

@@ -16,6 +16,13 @@ type Counts struct {
 	MessagesProcessed int64
 	BytesRead         int64
 	BytesProcessed    int64
+
+	// Encrypted topics only: messages decrypted, and messages written to
+	// ENCRYPTED_MESSAGES/ (n_messages_decrypted, n_messages_undecryptable,
+	// after the original's fields, which stay as they are).
+	Encrypted             bool
+	MessagesDecrypted     int64
+	MessagesUndecryptable int64
 }
 
 // CountsOf takes the heartbeat's numbers from a cumulative status.
@@ -25,6 +32,10 @@ func CountsOf(st download.Status) Counts {
 		MessagesProcessed: st.MessagesProcessed,
 		BytesRead:         st.BytesRead,
 		BytesProcessed:    st.BytesProcessed,
+
+		Encrypted:             st.Encrypted,
+		MessagesDecrypted:     st.MessagesDecrypted + st.MessagesRecovered,
+		MessagesUndecryptable: st.MessagesUndecryptable,
 	}
 }
 
@@ -38,6 +49,10 @@ func (c Counts) Sub(prev Counts) Counts {
 		MessagesProcessed: c.MessagesProcessed - prev.MessagesProcessed,
 		BytesRead:         c.BytesRead - prev.BytesRead,
 		BytesProcessed:    c.BytesProcessed - prev.BytesProcessed,
+
+		Encrypted:             c.Encrypted,
+		MessagesDecrypted:     c.MessagesDecrypted - prev.MessagesDecrypted,
+		MessagesUndecryptable: c.MessagesUndecryptable - prev.MessagesUndecryptable,
 	}
 }
 
@@ -56,8 +71,12 @@ func PythonISOTime(t time.Time) string {
 // HeartbeatValue is the value of a heartbeat message, byte for byte what
 // OpenMSIStream's json.dumps writes (field order, ", " and ": " separators).
 func HeartbeatValue(t time.Time, c Counts) []byte {
-	return fmt.Appendf(nil, `{"timestamp": %s, "n_messages_read": %d, "n_messages_processed": %d, "n_bytes_read": %d, "n_bytes_processed": %d}`,
+	b := fmt.Appendf(nil, `{"timestamp": %s, "n_messages_read": %d, "n_messages_processed": %d, "n_bytes_read": %d, "n_bytes_processed": %d`,
 		pyJSONString(PythonISOTime(t)), c.MessagesRead, c.MessagesProcessed, c.BytesRead, c.BytesProcessed)
+	if c.Encrypted {
+		b = fmt.Appendf(b, `, "n_messages_decrypted": %d, "n_messages_undecryptable": %d`, c.MessagesDecrypted, c.MessagesUndecryptable)
+	}
+	return append(b, '}')
 }
 
 // LogValue is the value of a log message: {"timestamp": <Unix seconds as a

@@ -31,7 +31,7 @@ func TestPythonISOTime(t *testing.T) {
 }
 
 func TestHeartbeatValue(t *testing.T) {
-	got := string(HeartbeatValue(time.Date(2026, 4, 8, 22, 37, 45, 123456000, time.UTC), Counts{1, 2, 3, 4}))
+	got := string(HeartbeatValue(time.Date(2026, 4, 8, 22, 37, 45, 123456000, time.UTC), Counts{MessagesRead: 1, MessagesProcessed: 2, BytesRead: 3, BytesProcessed: 4}))
 	// What OpenMSIStream's json.dumps writes, field order and separators included.
 	want := `{"timestamp": "2026-04-08T22:37:45.123456+00:00", "n_messages_read": 1, "n_messages_processed": 2, "n_bytes_read": 3, "n_bytes_processed": 4}`
 	if got != want {
@@ -84,8 +84,8 @@ func TestDeltasAddUpToTotals(t *testing.T) {
 		cur := CountsOf(st)
 		d := cur.Sub(last)
 		last = cur
-		sum = Counts{sum.MessagesRead + d.MessagesRead, sum.MessagesProcessed + d.MessagesProcessed,
-			sum.BytesRead + d.BytesRead, sum.BytesProcessed + d.BytesProcessed}
+		sum = Counts{MessagesRead: sum.MessagesRead + d.MessagesRead, MessagesProcessed: sum.MessagesProcessed + d.MessagesProcessed,
+			BytesRead: sum.BytesRead + d.BytesRead, BytesProcessed: sum.BytesProcessed + d.BytesProcessed}
 	}
 	if want := CountsOf(snaps[len(snaps)-1]); sum != want {
 		t.Fatalf("sum of deltas %+v, totals %+v", sum, want)
@@ -153,5 +153,17 @@ func TestRedact(t *testing.T) {
 	got := redact(`bad value "hunter2" for sasl.password`, map[string]string{"sasl.password": "hunter2", "sasl.username": "alice"})
 	if strings.Contains(got, "hunter2") {
 		t.Fatal(got)
+	}
+}
+
+// An encrypted topic's heartbeat keeps the original's fields and order and
+// adds its two counts after them.
+func TestHeartbeatValueEncrypted(t *testing.T) {
+	ts := time.Date(2026, 4, 8, 22, 37, 45, 123456000, time.UTC)
+	got := string(HeartbeatValue(ts, Counts{MessagesRead: 5, MessagesProcessed: 3, BytesRead: 10, BytesProcessed: 6,
+		Encrypted: true, MessagesDecrypted: 4, MessagesUndecryptable: 1}))
+	want := `{"timestamp": "2026-04-08T22:37:45.123456+00:00", "n_messages_read": 5, "n_messages_processed": 3, "n_bytes_read": 10, "n_bytes_processed": 6, "n_messages_decrypted": 4, "n_messages_undecryptable": 1}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

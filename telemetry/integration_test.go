@@ -141,8 +141,8 @@ func checkHeartbeats(t *testing.T, msgs []*kafka.Message, programID string) Coun
 		if ts, err := time.Parse("2006-01-02T15:04:05.999999-07:00", hb.Timestamp); err != nil || !strings.HasSuffix(hb.Timestamp, "+00:00") || time.Since(ts) > time.Minute {
 			t.Errorf("heartbeat timestamp %q: %v", hb.Timestamp, err)
 		}
-		sum = Counts{sum.MessagesRead + hb.MessagesRead, sum.MessagesProcessed + hb.MessagesProcessed,
-			sum.BytesRead + hb.BytesRead, sum.BytesProcessed + hb.BytesProcessed}
+		sum = Counts{MessagesRead: sum.MessagesRead + hb.MessagesRead, MessagesProcessed: sum.MessagesProcessed + hb.MessagesProcessed,
+			BytesRead: sum.BytesRead + hb.BytesRead, BytesProcessed: sum.BytesProcessed + hb.BytesProcessed}
 	}
 	return sum
 }

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/test/terminate"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
@@ -365,10 +366,13 @@ func halfJournaled(out string) bool {
 		if !strings.HasSuffix(e.Name(), ".journal") {
 			continue
 		}
-		// Chunks recorded and no "f" line: a finished file's journal stays
+		// Chunks recorded and not complete: a finished file's journal stays
 		// until the next barrier, and a kill then resumes nothing.
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err == nil && bytes.Contains(b, []byte("\nc ")) && !bytes.Contains(b, []byte("\nf ")) {
+		if err != nil {
+			continue
+		}
+		if chunks, complete, err := storage.DescribeJournal(b); err == nil && chunks > 0 && !complete {
 			return true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/tinylib/msgp/msgp"
@@ -30,6 +31,9 @@ type Message struct {
 	RelPath    string // forward-slash path under the uploaded folder
 	ChunkIndex int    // 1-based, as chunk_i
 	ChunkTotal int
+	// Timestamp, when set, is the message's CreateTime: what a producer
+	// that retries a message keeps. Zero lets the producer stamp it.
+	Timestamp time.Time
 }
 
 // Options vary how files are uploaded.
@@ -222,6 +226,7 @@ func Produce(ctx context.Context, bootstrap, topic string, msgs []Message) error
 			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 			Key:            []byte(m.Key),
 			Value:          m.Value,
+			Timestamp:      m.Timestamp,
 		}
 		for {
 			err := p.Produce(msg, deliveries)

@@ -52,7 +52,9 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.work, "work", "build/windows-test", "folder for the wine prefix, the builds, the broker and the logs (emptied first)")
+	// "_": go's ./... patterns skip the folder, which holds a whole wine
+	// prefix and whatever the tests leave in its temporary folder.
+	flag.StringVar(&o.work, "work", "build/_windows-test", "folder for the wine prefix, the builds, the broker and the logs (emptied first)")
 	flag.StringVar(&o.exe, "exe", "build/windows/DataFileDownloadDirectory.exe", "the Windows program as shipped (make windows)")
 	flag.StringVar(&o.ldflags, "ldflags", "", "-ldflags for the test build of the program, as the Makefile stamps it")
 	flag.StringVar(&o.version, "version", "", "the version the program is stamped with (DFDD_VERSION for the tests)")
@@ -237,9 +239,9 @@ func build(ctx context.Context, o options, work string, pkgs []pkg) (string, err
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
 	var overlay []string
-	// "_overlay": go list ./... skips folders whose name starts with "_",
-	// so the copy of Go's file is not taken for a package of the module.
-	path, err := rig.WriteOverlay(strings.TrimSpace(string(goroot)), filepath.Join(work, "_overlay"))
+	// Under a folder whose name starts with "_" (see -work), so that the
+	// copy of Go's file is not taken for a package of the module.
+	path, err := rig.WriteOverlay(strings.TrimSpace(string(goroot)), filepath.Join(work, "overlay"))
 	switch {
 	case errors.Is(err, rig.ErrOverlayNotNeeded):
 		fmt.Printf("windows: no overlay: %v\n", err)

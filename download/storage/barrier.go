@@ -1,0 +1,78 @@
+package storage
+
+import "errors"
+
+// syncDurable is the part of a barrier that follows the publishing: the
+// unfinished files touched since the last barrier get their data synced,
+// then their journal records written and synced; the names created in the
+// state folder are synced; then the published versions go on record, and
+// only then may the journals of published files go (a crash before that
+// replays the publish from the journal). The caller holds barrierMu or,
+// while recovering, has the engine to itself.
+func (e *Engine) syncDurable() error {
+	e.mu.Lock()
+	dirty := e.dirty
+	e.dirty = make(map[*partialFile]struct{})
+	lines := e.published.takePending()
+	remove := e.toRemove
+	e.toRemove = nil
+	nameDirty := e.nameDirty
+	e.nameDirty = false
+	e.mu.Unlock()
+
+	restore := func() {
+		e.mu.Lock()
+		for f := range dirty {
+			e.dirty[f] = struct{}{}
+		}
+		e.published.pending = append(lines, e.published.pending...)
+		e.toRemove = append(e.toRemove, remove...)
+		e.nameDirty = e.nameDirty || nameDirty
+		e.mu.Unlock()
+	}
+
+	var firstErr error
+	for f := range dirty {
+		f.mu.Lock()
+		err := e.syncLocked(f)
+		f.mu.Unlock()
+		if err != nil {
+			if IsDurability(err) {
+				return err
+			}
+			firstErr = err
+			break
+		}
+	}
+	if firstErr == nil && nameDirty {
+		if err := e.fsys.SyncDir(PartialDir); err != nil {
+			return e.syncFailed("folder "+PartialDir, err)
+		}
+	}
+	if firstErr == nil && len(lines) > 0 {
+		if err := e.published.write(lines); err != nil {
+			var de *DurabilityError
+			if errors.As(err, &de) {
+				return e.syncFailed("the record of published files", de.Err)
+			}
+			firstErr = trouble("record published files: %w", err)
+		}
+	}
+	if firstErr != nil {
+		restore()
+		return firstErr
+	}
+	e.mu.Lock()
+	if e.published.needsCompaction() {
+		if err := e.published.compact(); err != nil {
+			e.log.Warnf("%v", err)
+		}
+	}
+	e.mu.Unlock()
+	for _, j := range remove {
+		if err := e.fsys.Remove(j); err != nil && !isNotExist(err) {
+			e.log.Warnf("remove journal %s: %v", j, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+package storage
+
+import (
+	"bytes"
+	"container/list"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// partialFile is one version of a file being received, or complete and
+// waiting to be put in place. Its data and journal live in PartialDir
+// under an id of their own; both are opened lazily and closed when the
+// file falls out of the most recently used (R4), so the number of
+// unfinished files does not bound by descriptors.
+type partialFile struct {
+	// Immutable after creation.
+	id        string
+	paths     Paths
+	version   version
+	total     int64
+	chunkSize int64
+	append    string
+
+	received atomic.Int64 // mirrors len(have) for Status, which must not block
+
+	mu sync.Mutex
+	// Guarded by mu.
+	data      File // nil while closed
+	journal   File // nil while closed
+	created   bool // the files exist on disk
+	lruElem   *list.Element
+	jsize     int64  // bytes of good records in the journal file
+	pending   []byte // journal records not yet written
+	have      map[int64]struct{}
+	size      int64
+	lastChunk time.Time
+	done      bool // published, superseded, expired or dropped
+
+	// The whole-file hash (hash.go).
+	unhashed   map[int64]int64 // offset -> length of stored chunks past hashedUpTo
+	hasher     hash.Hash
+	hashedUpTo int64
+	retained   map[int64][]byte
+	budget     *atomic.Int64
+	hashing    bool
+	hashDone   chan struct{}
+	hashErr    error
+
+	// Set when the file is complete and verified (publish.go).
+	queued     bool
+	dest       string
+	hashOK     bool
+	pubStep    int
+	durable    bool // its completion is on record in the journal
+	waitReason string
+	waitSince  time.Time
+}
+
+func (f *partialFile) partPath() string    { return PartialDir + "/" + f.id + ".part" }
+func (f *partialFile) journalPath() string { return PartialDir + "/" + f.id + ".journal" }
+
+func newID(rel string) string {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	relSum := sha512.Sum512([]byte(rel))
+	// Deterministic enough to find by path when debugging, unique so that
+	// a new version never collides with an old one's leftovers.
+	return hex.EncodeToString(relSum[:8]) + "-" + hex.EncodeToString(rnd[:])
+}
+
+// newPartial makes the entry of a new version in memory; its files are
+// created with its first chunk, under the file's lock.
+func (e *Engine) newPartial(c *Chunk, chunkSize int64, v version) *partialFile {
+	f := &partialFile{
+		id:        newID(c.Paths.Rel),
+		paths:     c.Paths,
+		version:   version{hash: bytes.Clone(v.hash), produced: v.produced, mtime: v.mtime},
+		total:     c.Total,
+		chunkSize: chunkSize,
+		append:    c.Append,
+		have:      make(map[int64]struct{}),
+		lastChunk: e.opts.Now(),
+		unhashed:  make(map[int64]int64),
+		hasher:    sha512.New(),
+		budget:    &e.retainedBytes,
+	}
+	f.pending = appendHeaderRecord(nil, f.header())
+	return f
+}
+
+func (f *partialFile) header() journalHeader {
+	return journalHeader{
+		Rel: f.paths.Rel, Dest: f.paths.Dest, Append: f.append, FileHash: hex.EncodeToString(f.version.hash),
+		Total: f.total, ChunkSize: f.chunkSize, Mtime: f.version.mtime, Produced: f.version.produced,
+	}
+}
+
+// openLocked makes sure the file's data and journal are open, creating
+// them for a new version. Single-chunk files get no journal unless they
+// must wait to be put in place: they are published before their offset is
+// committed.
+func (e *Engine) openLocked(f *partialFile) error {
+	if f.data != nil {
+		return nil
+	}
+	flag := os.O_RDWR
+	if !f.created {
+		flag |= os.O_CREATE | os.O_EXCL
+	}
+	data, err := e.fsys.OpenFile(f.partPath(), flag, 0o644)
+	if err != nil {
+		return trouble("open partial file for %q: %w", f.paths.Rel, err)
+	}
+	if !f.created {
+		e.mu.Lock()
+		e.nameDirty = true
+		e.mu.Unlock()
+	}
+	f.created = true
+	f.data = data
+	if f.total > 1 || f.durable {
+		if err := e.openJournalLocked(f); err != nil {
+			data.Close()
+			f.data = nil
+			return err
+		}
+	}
+	e.mu.Lock()
+	if f.lruElem == nil {
+		f.lruElem = e.lru.PushFront(f)
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) openJournalLocked(f *partialFile) error {
+	if f.journal != nil {
+		return nil
+	}
+	j, err := e.fsys.OpenFile(f.journalPath(), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return trouble("open journal for %q: %w", f.paths.Rel, err)
+	}
+	if f.jsize == 0 {
+		e.mu.Lock()
+		e.nameDirty = true
+		e.mu.Unlock()
+	}
+	f.journal = j
+	return nil
+}
+
+// closeHandlesLocked closes the file's data and journal; nothing pending is
+// lost, it is written when they are opened again.
+func (f *partialFile) closeHandlesLocked() {
+	if f.data != nil {
+		f.data.Close()
+		f.data = nil
+	}
+	if f.journal != nil {
+		f.journal.Close()
+		f.journal = nil
+	}
+}
+
+// makeRoom closes the least recently used files beyond the bound, keeping
+// the one about to be used. No file lock is held by the caller, so taking
+// a victim's lock cannot deadlock.
+func (e *Engine) makeRoom(keep *partialFile) {
+	for {
+		e.mu.Lock()
+		if keep.lruElem != nil {
+			e.lru.MoveToFront(keep.lruElem)
+		}
+		if e.lru.Len() < e.opts.MaxOpenFiles {
+			e.mu.Unlock()
+			return
+		}
+		victim := e.lru.Back().Value.(*partialFile)
+		if victim == keep {
+			e.mu.Unlock()
+			return
+		}
+		e.lru.Remove(victim.lruElem)
+		victim.lruElem = nil
+		e.mu.Unlock()
+		victim.mu.Lock()
+		// Syncing before closing keeps the rule that a journal record is
+		// written only after its data is durable, and leaves nothing for a
+		// barrier to sync through a closed file.
+		if err := e.syncLocked(victim); err != nil {
+			e.log.Warnf("closing %q to stay within the open-file bound: %v", victim.paths.Rel, err)
+		}
+		victim.waitHashLocked()
+		victim.closeHandlesLocked()
+		victim.mu.Unlock()
+	}
+}
+
+// addLocked stores a chunk in its version.
+func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
+	chunkSize, _ := impliedChunkSize(c)
+	if err := f.fitsLocked(c, chunkSize); err != nil {
+		return 0, err
+	}
+	if f.queued {
+		return Duplicate, nil
+	}
+	if _, ok := f.have[c.Index]; ok {
+		if int64(len(f.have)) == f.total {
+			// Complete, but verifying it met storage trouble: the
+			// redelivered chunk is its next try.
+			if err := e.openLocked(f); err != nil {
+				return 0, err
+			}
+			return e.completeLocked(f)
+		}
+		return Duplicate, nil
+	}
+	if err := e.openLocked(f); err != nil {
+		return 0, err
+	}
+	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
+		if classify(err) == kindBadInput {
+			// Too large for this filesystem (EFBIG), say: no retry helps.
+			e.dropLocked(f, fmt.Errorf("write chunk %d at offset %d: %w", c.Index, c.Offset, err))
+			return 0, fmt.Errorf("%q cannot be stored here: %w", f.paths.Rel, err)
+		}
+		return 0, trouble("write chunk %d of %q: %w", c.Index, f.paths.Rel, err)
+	}
+	f.have[c.Index] = struct{}{}
+	f.received.Store(int64(len(f.have)))
+	f.size = max(f.size, c.Offset+int64(len(c.Data)))
+	f.lastChunk = e.opts.Now()
+	if f.total > 1 {
+		f.pending = appendChunkRecord(f.pending, c.Index, c.Offset, int64(len(c.Data)), c.ChunkHash)
+	}
+	f.queueHashLocked(c)
+	if int64(len(f.have)) == f.total {
+		return e.completeLocked(f)
+	}
+	e.mu.Lock()
+	e.dirty[f] = struct{}{}
+	e.mu.Unlock()
+	return Written, nil
+}
+
+// syncLocked makes the file's data, then its journal records, durable. A
+// failed fsync poisons the engine (DurabilityError).
+func (e *Engine) syncLocked(f *partialFile) error {
+	if f.done {
+		return nil
+	}
+	if f.data == nil {
+		// Closed to stay within the bound, after its data was synced: only
+		// journal records may be left, from a failed write.
+		err := e.flushJournalLocked(f)
+		f.closeHandlesLocked()
+		return err
+	}
+	if err := f.data.Sync(); err != nil {
+		return e.syncFailed(f.paths.Rel, err)
+	}
+	return e.flushJournalLocked(f)
+}
+
+// flushJournalLocked writes the pending records after the data they
+// describe was synced, and syncs them.
+func (e *Engine) flushJournalLocked(f *partialFile) error {
+	if len(f.pending) == 0 || (f.total == 1 && !f.durable) {
+		return nil
+	}
+	if err := e.openJournalLocked(f); err != nil {
+		return err
+	}
+	if f.jsize == 0 {
+		// A new journal, or one whose torn tail recovery cut off.
+		if err := f.journal.Truncate(0); err != nil {
+			return trouble("write journal of %q: %w", f.paths.Rel, err)
+		}
+	}
+	// Written at the end of the good records: a torn write is overwritten
+	// by the next attempt instead of garbling the journal.
+	if _, err := f.journal.WriteAt(f.pending, f.jsize); err != nil {
+		return trouble("write journal of %q: %w", f.paths.Rel, err)
+	}
+	if err := f.journal.Sync(); err != nil {
+		return e.syncFailed("journal of "+f.paths.Rel, err)
+	}
+	f.jsize += int64(len(f.pending))
+	f.pending = f.pending[:0]
+	return nil
+}
+
+// forgetLocked removes an entry from the engine's maps. e.mu is held.
+func (e *Engine) forgetLocked(f *partialFile) {
+	if e.files[f.paths.Rel] == f {
+		delete(e.files, f.paths.Rel)
+	}
+	delete(e.dirty, f)
+	delete(e.waiting, f)
+	if f.lruElem != nil {
+		e.lru.Remove(f.lruElem)
+		f.lruElem = nil
+	}
+}
+
+// discardLocked closes and removes a version's files. Its removal need not
+// be durable: a version that comes back after a crash loses to the newer
+// one again, or expires.
+func (e *Engine) discardLocked(f *partialFile) {
+	f.waitHashLocked()
+	f.done = true
+	f.releaseAllLocked()
+	f.closeHandlesLocked()
+	e.mu.Lock()
+	e.forgetLocked(f)
+	e.nameDirty = true
+	e.mu.Unlock()
+	if f.created || f.jsize > 0 {
+		_ = e.fsys.Remove(f.partPath())
+		_ = e.fsys.Remove(f.journalPath())
+	}
+}
+
+// dropLocked gives up a file as bad input.
+func (e *Engine) dropLocked(f *partialFile, why error) {
+	e.stats.FilesRejected.Add(1)
+	e.log.WithField("file", f.paths.Rel).Errorf("giving up %q: %v. It is skipped; upload it again once the cause is fixed", f.paths.Dest, why)
+	e.discardLocked(f)
+}
