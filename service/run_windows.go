@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -22,15 +24,20 @@ import (
 // Being started by the run verb is what makes this service mode, not a
 // guess from the session (kardianos/service's session-0 test, which says
 // "interactive" for services of wine's service manager, so that they
-// never answer it). Only when the dispatcher reports that no service
-// controller started the process (ERROR_FAILED_SERVICE_CONTROLLER_CONNECT:
-// the run verb typed in a console, or run by another supervisor) does it
-// run until Ctrl+C, Ctrl+Break or the console closes instead.
+// never answer it). Only a process that the service manager did not start
+// (the run verb typed in a console, or run by another supervisor) runs
+// until Ctrl+C, Ctrl+Break or the console closes instead: one whose parent
+// is not services.exe, or that the dispatcher tells so
+// (ERROR_FAILED_SERVICE_CONTROLLER_CONNECT). The parent is looked at
+// first because wine's dispatcher, instead of saying so, connects to the
+// control pipe of the service started last and waits there for good.
 func Run(cfg Config, p *Program) error {
+	if !parentIsServiceManager() {
+		return runInConsole(p)
+	}
 	h := &handler{cfg: cfg, p: p}
 	err := svc.Run(cfg.Name, h)
 	if errors.Is(err, windows.ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
-		p.log.Infof("Not started by the Windows service manager: running until Ctrl+C or Ctrl+Break")
 		return runInConsole(p)
 	}
 	if err != nil {
@@ -87,9 +94,35 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 	}
 }
 
+// parentIsServiceManager tells whether this process was started by
+// services.exe, which starts every Windows service (and wine's too).
+func parentIsServiceManager() bool {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return true // cannot tell: let the dispatcher decide
+	}
+	defer windows.CloseHandle(snap)
+	names := map[uint32]string{}
+	var parent uint32
+	self := windows.GetCurrentProcessId()
+	e := windows.ProcessEntry32{Size: uint32(unsafe.Sizeof(windows.ProcessEntry32{}))}
+	for err = windows.Process32First(snap, &e); err == nil; err = windows.Process32Next(snap, &e) {
+		names[e.ProcessID] = windows.UTF16ToString(e.ExeFile[:])
+		if e.ProcessID == self {
+			parent = e.ParentProcessID
+		}
+	}
+	name, ok := names[parent]
+	if !ok {
+		return false // the parent is gone: services.exe never is
+	}
+	return strings.EqualFold(name, "services.exe")
+}
+
 // runInConsole runs p until Ctrl+C, Ctrl+Break or the closing of the
 // console (which Go delivers as SIGTERM), or until the job ends by itself.
 func runInConsole(p *Program) error {
+	p.log.Infof("Not started by the Windows service manager: running until Ctrl+C or Ctrl+Break")
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
