@@ -10,15 +10,19 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openmsi/datafiledownloaddirectory/session"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/soak"
 	"github.com/openmsi/datafiledownloaddirectory/test/terminate"
@@ -128,6 +132,11 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	}
 	terminate.Prepare(p.cmd)
 	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
+	if runtime.GOOS == "windows" {
+		// Windows has no SIGQUIT: a program that hangs shows its
+		// goroutines through the debug server instead.
+		p.cmd.Env = append(p.cmd.Env, session.DebugAddrEnv+"=127.0.0.1:0")
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if stdin {
 		var err error
@@ -144,7 +153,7 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	}()
 	t.Cleanup(func() {
 		if t.Failed() {
-			p.dumpGoroutines()
+			p.dumpGoroutines(t)
 		}
 		p.cmd.Process.Kill()
 		<-p.done
@@ -155,16 +164,27 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	return p
 }
 
+var debugURL = regexp.MustCompile(`debug server: Go runtime profiles on (http://\S+/debug/pprof/)`)
+
 // dumpGoroutines asks a program that is still running to print every
 // goroutine's stack and exit (Go's answer to SIGQUIT), so that a test that
-// failed because the program hung shows where it hangs.
-func (p *proc) dumpGoroutines() {
+// failed because the program hung shows where it hangs. On Windows, which
+// has no SIGQUIT, the stacks come from the program's debug server.
+func (p *proc) dumpGoroutines(t *testing.T) {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
 	if p.cmd.Process.Signal(syscall.SIGQUIT) != nil {
+		if m := debugURL.FindStringSubmatch(p.Output()); m != nil {
+			c := http.Client{Timeout: 5 * time.Second}
+			if resp, err := c.Get(m[1] + "goroutine?debug=2"); err == nil {
+				stacks, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("goroutines of the program that is still running:\n%s", stacks)
+			}
+		}
 		return
 	}
 	select {

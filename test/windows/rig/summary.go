@@ -44,8 +44,9 @@ func ReadResults(pkg string, r io.Reader) ([]Result, error) {
 	var (
 		results []Result
 		outputs = map[string][]string{} // by top-level test; "" for the package
-		started = map[string]bool{}
-		done    = map[string]bool{}
+		// running counts the runs of each top-level test that have no
+		// result yet (more than one with -test.count).
+		running = map[string]int{}
 		pkgEnd  string
 		failed  bool
 	)
@@ -62,7 +63,9 @@ func ReadResults(pkg string, r io.Reader) ([]Result, error) {
 		top, _, _ := strings.Cut(e.Test, "/")
 		switch e.Action {
 		case "run":
-			started[top] = true
+			if top == e.Test {
+				running[top]++
+			}
 		case "output":
 			if line := strings.TrimRight(e.Output, "\r\n"); !framing(line) {
 				outputs[top] = append(outputs[top], line)
@@ -72,10 +75,10 @@ func ReadResults(pkg string, r io.Reader) ([]Result, error) {
 				pkgEnd = e.Action
 				continue
 			}
-			if top != e.Test || done[top] {
+			if top != e.Test {
 				continue // a subtest: its parent's result counts
 			}
-			done[top] = true
+			running[top]--
 			failed = failed || e.Action == "fail"
 			results = append(results, Result{Package: pkg, Test: top, Action: e.Action, Output: outputs[top]})
 		}
@@ -85,14 +88,14 @@ func ReadResults(pkg string, r io.Reader) ([]Result, error) {
 	}
 	// Tests still running when the executable died: the test that was
 	// running is what failed.
-	var running []string
-	for t := range started {
-		if !done[t] {
-			running = append(running, t)
+	var unfinished []string
+	for t, n := range running {
+		if n > 0 {
+			unfinished = append(unfinished, t)
 		}
 	}
-	sort.Strings(running)
-	for _, t := range running {
+	sort.Strings(unfinished)
+	for _, t := range unfinished {
 		failed = true
 		results = append(results, Result{Package: pkg, Test: t, Action: "fail",
 			Output: append(outputs[t], "(no result: the test executable ended while this test ran)")})

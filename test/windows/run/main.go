@@ -48,6 +48,7 @@ type options struct {
 	timeout   time.Duration
 	pkgs      string
 	run       string
+	count     int
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 12*time.Minute, "bound for each test executable")
 	flag.StringVar(&o.pkgs, "pkgs", "./...", "packages whose tests run (go list patterns, space-separated)")
 	flag.StringVar(&o.run, "run", "", "only the tests matching this (go test -run)")
+	flag.IntVar(&o.count, "count", 1, "run each test this many times (go test -count), to chase a flaky one")
 	flag.Parse()
 	start := time.Now()
 	code := run(o)
@@ -383,7 +385,7 @@ func runPackage(ctx context.Context, o options, prefix rig.Prefix, env []string,
 		return nil, err
 	}
 	defer raw.Close()
-	args := []string{"-test.v=test2json", "-test.count=1", "-test.short", "-test.timeout=" + o.timeout.String()}
+	args := []string{"-test.v=test2json", fmt.Sprintf("-test.count=%d", max(1, o.count)), "-test.short", "-test.timeout=" + o.timeout.String()}
 	if o.run != "" {
 		args = append(args, "-test.run="+o.run)
 	}
