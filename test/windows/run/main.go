@@ -87,6 +87,10 @@ func run(o options) int {
 		}
 	}
 	work, err := filepath.Abs(o.work)
+	prefix := rig.Prefix{Dir: filepath.Join(work, "prefix")}
+	if _, serr := os.Stat(prefix.Dir); err == nil && serr == nil {
+		prefix.Stop() // what an interrupted run may have left running
+	}
 	if err == nil {
 		err = os.RemoveAll(work)
 	}
@@ -101,7 +105,6 @@ func run(o options) int {
 			return 1
 		}
 	}
-	prefix := rig.Prefix{Dir: filepath.Join(work, "prefix")}
 	defer prefix.Stop()
 
 	pkgs, err := testPackages(ctx, o.pkgs)
