@@ -177,3 +177,39 @@ func TestWindowsServiceInstallCapturesEnvironment(t *testing.T) {
 		t.Errorf("reinstall from the saved install:\n%s", got)
 	}
 }
+
+// TestWindowsFailedInstallLeavesNothing: an install that fails after the
+// service was registered (here: its saved install cannot be written,
+// because a file stands where its folder must be) removes the service
+// again and leaves no saved install that reinstall would take for a
+// working one.
+func TestWindowsFailedInstallLeavesNothing(t *testing.T) {
+	scmAllowed(t)
+	_, cfg := setup(t, 1)
+	literal(t, cfg)
+	name := serviceName()
+	programData := t.TempDir()
+	blocker := filepath.Join(programData, "DataFileDownloadDirectory")
+	if err := os.WriteFile(blocker, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { verb(t, "uninstall", "--service_name", name) })
+	cmd := exec.Command(binary(t), "install", t.TempDir(), "--config", cfg, "--topic_name", "t", "--service_name", name)
+	cmd.Env = append(os.Environ(), "ProgramData="+programData)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("install went through although its saved install cannot be written:\n%s", out)
+	}
+	if !strings.Contains(string(out), blocker) {
+		t.Errorf("the error does not name what failed:\n%s", out)
+	}
+	if st := serviceState(t, name); st != 0 {
+		t.Errorf("the failed install left service %s registered (state %d)", name, st)
+	}
+	if _, err := registry.OpenKey(registry.LOCAL_MACHINE, `SYSTEM\CurrentControlSet\Services\`+name, registry.QUERY_VALUE); err == nil {
+		t.Errorf("the failed install left the service's registry key")
+	}
+	if b, err := os.ReadFile(blocker); err != nil || string(b) != "not a folder" {
+		t.Errorf("%s was changed: %q, %v", blocker, b, err)
+	}
+}
