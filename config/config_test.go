@@ -37,6 +37,7 @@ func writeConfig(t *testing.T, text string) string {
 }
 
 func TestLoadSectionValues(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		text    string
@@ -125,6 +126,7 @@ func TestLoadSectionValues(t *testing.T) {
 }
 
 func TestSectionsAndHas(t *testing.T) {
+	t.Parallel()
 	file, err := Load(writeConfig(t, "[DEFAULT]\na = 1\n[broker]\n[Consumer]\n[ log ]\n[heartbeat]\n"), testLookup)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +146,7 @@ func TestSectionsAndHas(t *testing.T) {
 }
 
 func TestSectionReturnsACopy(t *testing.T) {
+	t.Parallel()
 	file, err := Load(writeConfig(t, "[broker]\nk = v\n"), testLookup)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +159,7 @@ func TestSectionReturnsACopy(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		text     string
@@ -210,6 +214,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadReadErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Load(filepath.Join(dir, "absent.config"), testLookup); err == nil ||
 		!strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "absent.config") {
@@ -223,6 +228,7 @@ func TestLoadReadErrors(t *testing.T) {
 // Sections this program does not read may reference variables set only
 // on another machine, as OpenMSIStream's downloader allows.
 func TestOtherSectionsResolvedOnDemand(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, "[broker]\nbootstrap.servers = $KAFKA_BOOTSTRAP\n[s3]\nsecret_key_id = $S3_ONLY_VARIABLE\n")
 	file, err := Load(path, testLookup)
 	if err != nil {
@@ -237,6 +243,7 @@ func TestOtherSectionsResolvedOnDemand(t *testing.T) {
 }
 
 func TestEnvVars(t *testing.T) {
+	t.Parallel()
 	text := "[DEFAULT]\nuser = $KAFKA_USER\n" +
 		"[broker]\nbootstrap.servers = ${KAFKA_BOOTSTRAP},$PORT\nsasl.password = $KAFKA_PASSWORD\nliteral = a$NOT_A_REFERENCE\n" +
 		"[consumer]\nagain = $KAFKA_USER\n[heartbeat]\nvia = %(user)s\n"
@@ -251,6 +258,7 @@ func TestEnvVars(t *testing.T) {
 }
 
 func TestPathIsAsGiven(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, "[broker]\n")
 	file, err := Load(path, testLookup)
 	if err != nil {
@@ -264,6 +272,7 @@ func TestPathIsAsGiven(t *testing.T) {
 // No error text may show a secret: not a password written in the file, not
 // a value taken from the environment.
 func TestErrorsNeverShowSecrets(t *testing.T) {
+	t.Parallel()
 	const written = "written-password-123"
 	texts := []string{
 		"[broker]\nsasl.password = " + written + "%\n",

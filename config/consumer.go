@@ -71,6 +71,14 @@ func (f *File) Consumer() (*ConsumerSettings, error) {
 	if err := f.checkBootstrap(kafka); err != nil {
 		return nil, err
 	}
+	// OpenMSIStream refuses a consumer without the section too. Without it
+	// librdkafka's defaults would give a fresh group that starts at the
+	// newest message: a topic full of files would give nothing.
+	if _, ok := f.resolved["consumer"]; !ok {
+		return nil, &Error{File: f.path, Problem: "there is no [consumer] section; add one with at least " +
+			"\"group.id = NAME\" (a fixed consumer group, so that a restart resumes where it stopped) and " +
+			"\"auto.offset.reset = earliest\" (so that files uploaded before the first start are read too)" + f.nearMiss("consumer")}
+	}
 	return settings, nil
 }
 

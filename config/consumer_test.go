@@ -9,6 +9,7 @@ import (
 )
 
 func TestConsumerFromShippedConfigs(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"KAFKA_TEST_CLUSTER_BOOTSTRAP_SERVERS": "test.cluster:9092",
 		"KAFKA_TEST_CLUSTER_USERNAME":          "test-user",
@@ -58,6 +59,7 @@ func TestConsumerFromShippedConfigs(t *testing.T) {
 }
 
 func TestConsumerRules(t *testing.T) {
+	t.Parallel()
 	const broker = "[broker]\nbootstrap.servers = localhost:9092\n"
 	tests := []struct {
 		name string
@@ -67,8 +69,6 @@ func TestConsumerRules(t *testing.T) {
 		{"consumer wins over broker", "[broker]\nbootstrap.servers = b:1\nclient.id = from-broker\n" +
 			"[consumer]\nclient.id = from-consumer\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "b:1", "client.id": "from-consumer"}}},
-		{"no consumer section", broker,
-			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
 		{"OpenMSIStream keys dropped", broker + "node_id = n\n[consumer]\nkey.deserializer = StringDeserializer\n" +
 			"value.deserializer = DataFileChunkDeserializer\nkey.serializer = x\nvalue.serializer = y\nnode_id = m\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
@@ -82,9 +82,9 @@ func TestConsumerRules(t *testing.T) {
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092"}}},
 		{"auto.offset.reset other kept", broker + "[consumer]\nauto.offset.reset = latest\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "auto.offset.reset": "latest"}}},
-		{"DEFAULT reaches the consumer", "[DEFAULT]\nclient.id = lab\n" + broker,
+		{"DEFAULT reaches the consumer", "[DEFAULT]\nclient.id = lab\n" + broker + "[consumer]\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "client.id": "lab"}}},
-		{"metadata.broker.list is enough", "[broker]\nmetadata.broker.list = b:1\n",
+		{"metadata.broker.list is enough", "[broker]\nmetadata.broker.list = b:1\n[consumer]\n",
 			ConsumerSettings{Kafka: map[string]string{"metadata.broker.list": "b:1"}}},
 		{"values as written, commit settings left to the downloader", broker + "[consumer]\nfetch.min.bytes = 100000\nenable.auto.commit = False\nenable.auto.offset.store = yes\n",
 			ConsumerSettings{Kafka: map[string]string{"bootstrap.servers": "localhost:9092", "fetch.min.bytes": "100000"}}},
@@ -107,6 +107,7 @@ func TestConsumerRules(t *testing.T) {
 }
 
 func TestAutoCommitRequested(t *testing.T) {
+	t.Parallel()
 	for value, want := range map[string]bool{
 		"true": true, "True": true, "TRUE": true, "yes": true, "On": true, "1": true,
 		"false": false, "False": false, "no": false, "off": false, "0": false, "": false, "maybe": false,
@@ -124,7 +125,7 @@ func TestAutoCommitRequested(t *testing.T) {
 			t.Errorf("enable.auto.commit = %q: AutoCommitRequested = %v, want %v", value, got.AutoCommitRequested, want)
 		}
 	}
-	file, err := Load(writeConfig(t, "[broker]\nbootstrap.servers = b:1\n"), testLookup)
+	file, err := Load(writeConfig(t, "[broker]\nbootstrap.servers = b:1\n[consumer]\n"), testLookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +135,15 @@ func TestAutoCommitRequested(t *testing.T) {
 }
 
 func TestConsumerErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		text     string
 		contains []string
 	}{
 		{"no broker section", "[consumer]\ngroup.id = g\n", []string{"no [broker] section", "bootstrap.servers"}},
+		{"no consumer section", "[broker]\nbootstrap.servers = b:1\n", []string{"no [consumer] section", "group.id", "auto.offset.reset = earliest"}},
+		{"consumer section in another case", "[broker]\nbootstrap.servers = b:1\n[Consumer]\ngroup.id = g\n", []string{"no [consumer] section", "[Consumer] at line 3"}},
 		{"broker section in another case", "[Broker]\nbootstrap.servers = b:1\n", []string{"[broker]", "[Broker] at line 1"}},
 		{"no bootstrap servers", "[broker]\nsecurity.protocol = SSL\n", []string{"bootstrap.servers", "[broker]"}},
 		{"empty bootstrap servers", "[broker]\nbootstrap.servers =\n", []string{"bootstrap.servers is empty", "line 2"}},
@@ -170,6 +174,7 @@ func TestConsumerErrors(t *testing.T) {
 // The shipped encrypted config loads (its variables are set); its consumer
 // settings are the plain ones and [kafkacrypto] names the node.
 func TestShippedEncryptedConfig(t *testing.T) {
+	t.Parallel()
 	lookup := func(string) (string, bool) { return "set", true }
 	file, err := Load(filepath.Join("testdata", "test_encrypted.config"), lookup)
 	if err != nil {

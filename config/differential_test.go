@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // The differential tests parse the same files with this package and with
@@ -99,7 +101,7 @@ func runPythonReader(t *testing.T, paths []string) map[string]fileView {
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed: the differential test against Python's configparser cannot run")
+		testkit.Need(t, "python3 is not installed: the differential test against Python's configparser cannot run")
 	}
 	cmd := exec.Command(python, append([]string{"-I", "-c", pythonReader}, paths...)...)
 	cmd.Env = []string{}
@@ -185,6 +187,7 @@ func compareWithPython(t *testing.T, paths []string, describe func(path string) 
 }
 
 func TestDifferentialTestdata(t *testing.T) {
+	t.Parallel()
 	paths, err := filepath.Glob(filepath.Join("testdata", "*.config"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no testdata config files: %v", err)
@@ -210,6 +213,7 @@ var differentialLines = []string{
 }
 
 func TestDifferentialRandomFiles(t *testing.T) {
+	t.Parallel()
 	random := rand.New(rand.NewPCG(20240611, 1))
 	endings := []string{"\n", "\r\n", "\r"}
 	dir := t.TempDir()

@@ -6,6 +6,7 @@ import (
 )
 
 func TestExpandEnv(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value, want, unset string
 		syntaxProblem      bool
@@ -52,6 +53,7 @@ func TestExpandEnv(t *testing.T) {
 }
 
 func TestEnvNames(t *testing.T) {
+	t.Parallel()
 	for value, want := range map[string][]string{
 		"$A":         {"A"},
 		"${A}:$B_2":  {"A", "B_2"},

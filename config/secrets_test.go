@@ -6,6 +6,7 @@ import (
 )
 
 func TestIsSecret(t *testing.T) {
+	t.Parallel()
 	for key, want := range map[string]bool{
 		"sasl.password":                              true,
 		"SASL.Password":                              true,
@@ -31,6 +32,7 @@ func TestIsSecret(t *testing.T) {
 }
 
 func TestRedacted(t *testing.T) {
+	t.Parallel()
 	settings := map[string]string{"sasl.password": "p", "sasl.username": "u", "ssl.key.password": ""}
 	got := Redacted(settings)
 	want := map[string]string{"sasl.password": "[redacted]", "sasl.username": "u", "ssl.key.password": ""}
@@ -43,6 +45,7 @@ func TestRedacted(t *testing.T) {
 }
 
 func TestRedactSecretValues(t *testing.T) {
+	t.Parallel()
 	settings := map[string]string{"sasl.password": "abc", "ssl.key.password": "abcdef", "client.id": "abc"}
 	if got := redactSecretValues("x abcdef y abc", settings); got != "x [redacted] y [redacted]" {
 		t.Errorf("redactSecretValues = %q", got)

@@ -26,6 +26,7 @@ func timedValidate(t *testing.T, settings map[string]string) error {
 }
 
 func TestValidateConsumerAccepts(t *testing.T) {
+	t.Parallel()
 	tests := map[string]map[string]string{
 		"local broker test.config": {
 			"bootstrap.servers": "localhost:9092", "auto.offset.reset": "earliest",
@@ -51,6 +52,7 @@ func TestValidateConsumerAccepts(t *testing.T) {
 }
 
 func TestValidateConsumerRejects(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 300)
 	tests := []struct {
 		name     string
@@ -111,6 +113,7 @@ func TestValidateConsumerRejects(t *testing.T) {
 }
 
 func TestValidateConsumerNeverShowsSecrets(t *testing.T) {
+	t.Parallel()
 	const secret = "SuperSecret-42"
 	settings := map[string]string{
 		"sasl.password": secret, "ssl.key.password": secret, "security.protocol": "SSL",
@@ -127,6 +130,7 @@ func TestValidateConsumerNeverShowsSecrets(t *testing.T) {
 
 // librdkafka quotes invalid values; a secret one must not come through.
 func TestRejectionMessagesRedacted(t *testing.T) {
+	t.Parallel()
 	settings := map[string]string{"sasl.oauthbearer.client.secret": "s3cr3t-value"}
 	message := `Invalid value "s3cr3t-value" for configuration property "sasl.oauthbearer.client.secret"`
 	if got := describeRejection(message, settings, true); strings.Contains(got, "s3cr3t-value") {
@@ -135,6 +139,7 @@ func TestRejectionMessagesRedacted(t *testing.T) {
 }
 
 func TestRejectedKeyFromTruncatedMessage(t *testing.T) {
+	t.Parallel()
 	value := strings.Repeat("v", 150)
 	probe := map[string]string{"auto.offset.reset": value, "client.id": "c"}
 	message := (`Invalid value "` + value + `" for configuration property "auto.offset.reset"`)[:127]

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/internal/plural"
 )
 
 // maxInProgressShown bounds the check output: a folder with thousands of
@@ -161,8 +162,9 @@ func readLine(r *bufio.Reader) (string, error) {
 // progress with their chunk counts, then the recently completed files.
 func FormatCheck(st download.Status) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d messages read, %d messages processed, %d files completely reconstructed so far\n",
-		st.MessagesRead, st.MessagesProcessed, st.FilesCompleted)
+	fmt.Fprintf(&b, "%s read, %s processed, %s completely reconstructed so far\n",
+		plural.Count(st.MessagesRead, "message", "messages"), plural.Count(st.MessagesProcessed, "message", "messages"),
+		plural.Count(st.FilesCompleted, "file", "files"))
 	if st.Encrypted {
 		fmt.Fprintf(&b, "%d messages decrypted, %d written to %s/ (%d of them decrypted from there since)\n",
 			st.MessagesDecrypted+st.MessagesRecovered, st.MessagesUndecryptable, download.EncryptedDirName, st.MessagesRecovered)
@@ -183,7 +185,7 @@ func FormatCheck(st download.Status) string {
 	fmt.Fprintf(&b, "Files recognized so far (up to %d most recent completed files shown):\n", download.RecentLimit)
 	for i, f := range st.InProgress {
 		if i == maxInProgressShown {
-			fmt.Fprintf(&b, "\t... and %d more files in progress\n", len(st.InProgress)-i)
+			fmt.Fprintf(&b, "\t... and %s in progress\n", plural.Count(len(st.InProgress)-i, "more file", "more files"))
 			break
 		}
 		fmt.Fprintf(&b, "\t%s (in progress: %d/%d chunks)\n", f.Path, f.ChunksReceived, f.ChunksTotal)

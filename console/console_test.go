@@ -128,7 +128,8 @@ func TestFormatCheck(t *testing.T) {
 	})
 	t.Run("only completed", func(t *testing.T) {
 		got := FormatCheck(download.Status{MessagesRead: 1, MessagesProcessed: 1, FilesCompleted: 1, RecentlyCompleted: []string{"x"}})
-		if !strings.HasSuffix(got, "shown):\n\tx (completed)\n") {
+		if !strings.HasPrefix(got, "1 message read, 1 message processed, 1 file completely reconstructed so far\n") ||
+			!strings.HasSuffix(got, "shown):\n\tx (completed)\n") {
 			t.Errorf("got %q", got)
 		}
 	})

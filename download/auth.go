@@ -66,17 +66,11 @@ func isTLSFailure(e kafka.Error) bool {
 		strings.Contains(s, "ssl routines")
 }
 
-// credentialsNoise says whether a librdkafka log line repeats an
-// authentication or TLS failure, which the error events report already.
-func credentialsNoise(ev kafka.LogEvent) bool {
-	m := strings.ToLower(ev.Message)
-	return strings.Contains(m, "authentication error") || strings.Contains(m, "authentication failed") ||
-		strings.Contains(m, "ssl handshake failed") || strings.Contains(m, "certificate verify failed")
-}
-
-// assigned is called by a consumer after each rebalance: the broker took
-// our credentials, and the group may have changed.
-func (d *Downloader) assigned() {
+// assigned is called by consumer index after each rebalance: the broker
+// took our credentials, its group session is alive, and the group may
+// have changed.
+func (d *Downloader) assigned(index int) {
 	d.credentialsFailed.Store(false)
+	d.sessionLost[index].Store(false)
 	d.members.assigned()
 }

@@ -75,10 +75,10 @@ type Downloader struct {
 	limiter *ratelimit.Limiter
 	members *membership
 	// fatalSeen: a consumer had a fatal error; clientLeft: a client could
-	// not be closed after it (fatal.go).
+	// not be closed after it (supervisor.go).
 	fatalSeen, clientLeft atomic.Bool
 	// sessionLost, per consumer: librdkafka said its group session expired,
-	// and it has not been assigned partitions since (fatal.go).
+	// and it has not been assigned partitions since (supervisor.go).
 	sessionLost []atomic.Bool
 	// credentialsFailed: the broker refused our credentials or TLS
 	// failed (auth.go).

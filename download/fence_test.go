@@ -95,7 +95,7 @@ func (r *fencingRun) twin(until func() bool) {
 		return until()
 	})
 	// Fenced in its turn when the consumer is replaced, the twin's close
-	// can hang in librdkafka (fatal.go); it is left to end with the test.
+	// can hang in librdkafka (supervisor.go); it is left to end with the test.
 	go kc.Close()
 }
 

@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 func TestFrozenBroker(t *testing.T) {
 	kafkatest.Require(t)
 	broker := kafkatest.SharedBroker()
 	if broker == nil || broker.PID() == 0 {
-		t.Skip("freezes the broker, so it needs the one the tests started")
+		testkit.Need(t, "freezing the broker needs the one the tests started, not $KAFKA_BOOTSTRAP")
 	}
 	r := startFencingRun(t)
 	pid := broker.PID()

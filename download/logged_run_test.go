@@ -4,9 +4,7 @@ package download
 // against the real broker and read its log.
 
 import (
-	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,13 +12,14 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // loggedRun is a Downloader running in the background of a test, its log
 // kept at debug level for the test to read and shown if the test fails.
 type loggedRun struct {
 	d      *Downloader
-	logged *lockedBuffer
+	logged *testkit.LockedBuffer
 	done   chan struct{} // closed when Run has returned err
 	err    error
 }
@@ -36,7 +35,7 @@ func startLogged(t *testing.T, out, topic, group string, static bool) *loggedRun
 // wrapped (storage.Faults).
 func startLoggedFS(t *testing.T, out, topic, group string, static bool, wrap func(storage.FS) storage.FS) *loggedRun {
 	t.Helper()
-	r := &loggedRun{logged: &lockedBuffer{}, done: make(chan struct{})}
+	r := &loggedRun{logged: &testkit.LockedBuffer{}, done: make(chan struct{})}
 	logger := logrus.New()
 	logger.SetLevel(logrus.DebugLevel)
 	logger.SetOutput(r.logged)
@@ -85,25 +84,6 @@ func (r *loggedRun) running(t *testing.T) {
 		t.Fatalf("the downloader stopped: %v", r.err)
 	default:
 	}
-}
-
-// lockedBuffer is a log destination that the test may read while the
-// downloader writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // WaitFor polls until cond holds or the deadline passes. Exported for the

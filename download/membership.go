@@ -13,6 +13,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/sirupsen/logrus"
+
+	"github.com/openmsi/datafiledownloaddirectory/internal/plural"
 )
 
 // The chunks of one file are spread over every partition of the topic, and
@@ -378,10 +380,10 @@ func (m *membership) report(others, sharing []kafka.MemberDescription, surplus i
 		return
 	}
 	m.reported = list
-	m.log.Warnf("consumer group %q is shared with %d consumer(s) that are not this program's: %s. "+
+	m.log.Warnf("consumer group %q is shared with %s outside this program: %s. "+
 		"Each member gets some of the topic's partitions and the chunks of every file are spread over all of them, "+
 		"so files are split between the programs and may complete nowhere. Use one consumer group per output folder: "+
 		"stop the other program or give each its own --consumer_group_id (a group of its own for each folder or site "+
 		"that needs a copy). Members that a killed instance of this program left behind go away after session.timeout.ms.",
-		m.group, n, list)
+		m.group, plural.Count(n, "consumer", "consumers"), list)
 }

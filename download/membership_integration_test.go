@@ -1,10 +1,8 @@
 package download_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,29 +10,20 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
 // logCapture keeps a downloader's log lines for the test to search, and
 // shows them with t.Log.
 type logCapture struct {
-	t   *testing.T
-	mu  sync.Mutex
-	buf bytes.Buffer
+	t *testing.T
+	testkit.LockedBuffer
 }
 
 func (l *logCapture) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
 	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (l *logCapture) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	return l.LockedBuffer.Write(p)
 }
 
 // startMember runs a downloader of a group with its own settings and a log
@@ -113,10 +102,10 @@ func TestSplitGroupIsReported(t *testing.T) {
 		OutputDir: t.TempDir(), Topic: topic, Consumers: 1, GroupID: group,
 		Kafka: map[string]string{"client.id": "other-lab-pc"},
 	})
-	want := `consumer group "` + group + `" is shared with 1 consumer(s) that are not this program's: client id "other-lab-pc" on host 127.0.0.1`
+	want := `consumer group "` + group + `" is shared with 1 consumer outside this program: client id "other-lab-pc" on host 127.0.0.1`
 	waitFor(t, "the first downloader's warning", time.Minute, func() bool { return strings.Contains(first.String(), want) })
 	waitFor(t, "the second downloader's warning", time.Minute, func() bool {
-		return strings.Contains(secondLogs.String(), `consumer group "`+group+`" is shared with 2 consumer(s) that are not this program's: client id "DataFileDownloadDirectory-`)
+		return strings.Contains(secondLogs.String(), `consumer group "`+group+`" is shared with 2 consumers outside this program: client id "DataFileDownloadDirectory-`)
 	})
 	if n := strings.Count(first.String(), sharedWarning); n != 1 {
 		t.Errorf("the first downloader warned %d times, want once", n)

@@ -65,23 +65,3 @@ func (o *outage) end() (time.Time, bool) {
 	}
 	return since, !since.IsZero()
 }
-
-// checkReconnected asks the broker for the topic's metadata while an
-// outage is on record; once it answers, the outage is over. Called at
-// barrier time, so at most once a second per consumer, and only during an
-// outage, when there is nothing to poll anyway.
-func (c *consumer) checkReconnected() {
-	if !c.d.outage.active() {
-		return
-	}
-	if _, err := c.kc.GetMetadata(&c.d.cfg.Topic, false, 1000); err != nil {
-		return
-	}
-	since, ok := c.d.outage.end()
-	if !ok {
-		return
-	}
-	c.d.limiter.Forget(outageKey)
-	c.log.Infof("the Kafka broker can be reached again (it could not be for %s); consumption continues",
-		time.Since(since).Round(time.Second))
-}

@@ -117,6 +117,7 @@ func reinstall(c *controller) error {
 		return err
 	}
 	fmt.Fprintf(c.out, "Installed service %s again with: %s\n", c.name, commandLine(def.InstallArgs))
+	tellAccount(c.out, def)
 	tellCaptured(c.out, def, "were captured")
 	return nil
 }

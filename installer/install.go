@@ -35,6 +35,7 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 			return options.ExitFailure
 		}
 		fmt.Fprintf(stdout, "Would install service %s (nothing was changed):\n\n%s", def.Name, text)
+		tellAccount(stdout, def)
 		tellCaptured(stdout, def, "would be captured")
 		return options.ExitOK
 	}
@@ -43,6 +44,7 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 		return options.ExitFailure
 	}
 	fmt.Fprintf(stdout, "Installed service %s: it starts at boot and restarts after a failure.\n", def.Name)
+	tellAccount(stdout, def)
 	tellCaptured(stdout, def, "were captured")
 	fmt.Fprintf(stdout, "Start it now with: %s start --service_name %s\n", about.Name, def.Name)
 	return options.ExitOK
@@ -85,11 +87,12 @@ func definition(opts *options.Options, e Env) (*Definition, error) {
 	if err := config.ValidateConsumer(settings.Kafka); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", file.Path(), err)
 	}
-	logFile := ""
+	logFile, logDir := "", ""
 	if opts.LogFile != "" {
 		if logFile, err = logsetup.FilePath(opts.LogFile, out); err != nil {
 			return nil, err
 		}
+		logDir = filepath.Dir(logFile)
 	}
 	exe, err := e.Executable()
 	if err != nil {
@@ -114,6 +117,8 @@ func definition(opts *options.Options, e Env) (*Definition, error) {
 		User:        opts.ServiceUser,
 		Env:         env,
 		OutputDir:   out,
+		ConfigFile:  cfgPath,
+		LogDir:      logDir,
 		InstallArgs: installArgs,
 	}, nil
 }

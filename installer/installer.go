@@ -22,8 +22,8 @@ type Definition struct {
 	Executable string
 	// Args follow the executable; they start with the run verb.
 	Args []string
-	// User runs the service; "" means root on Linux and LocalSystem on
-	// Windows.
+	// User runs the service; "" means SystemUser on Linux and LocalSystem
+	// on Windows.
 	User string
 	// Env holds the variables the config file references, captured at
 	// install time, with their values (broker secrets among them).
@@ -31,6 +31,13 @@ type Definition struct {
 	// OutputDir is where the service writes; its state folder holds the
 	// status file that the status verb reads.
 	OutputDir string
+	// ConfigFile is the config file's absolute path: the service's user
+	// must be able to read it.
+	ConfigFile string
+	// LogDir is the folder of a log file given with --logger_file_path,
+	// which the service must be able to write; "" for the default log
+	// file, which the service manager provides.
+	LogDir string
 	// InstallArgs are the install verb's arguments (absolute paths), kept
 	// for reinstall.
 	InstallArgs []string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestQuoteExecArg(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"/usr/bin/x":       `"/usr/bin/x"`,
 		"/data/lab data":   `"/data/lab data"`,
@@ -27,6 +28,7 @@ func TestQuoteExecArg(t *testing.T) {
 }
 
 func TestEnvFileRoundTrip(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"A": `x"y`, "B": `back\slash`, "C": "$dollar`tick`", "D": "", "E": "with spaces  and #"}
 	path := filepath.Join(t.TempDir(), "x.env")
 	d := Definition{Env: env}

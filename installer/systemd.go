@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"text/template"
@@ -36,8 +36,10 @@ type Systemd struct {
 	Booted func() bool
 	// Euid is the effective user id; installing needs 0.
 	Euid func() int
-	// LookupUser checks that a --service_user exists.
-	LookupUser func(name string) error
+	// LookupUser finds the account a service runs as; CreateUser adds
+	// SystemUser when it is missing.
+	LookupUser func(name string) (*Account, error)
+	CreateUser func(name string) error
 }
 
 // NewSystemd returns the backend for this machine.
@@ -53,11 +55,9 @@ func NewSystemd() *Systemd {
 			fi, err := os.Stat("/run/systemd/system")
 			return err == nil && fi.IsDir()
 		},
-		Euid: os.Geteuid,
-		LookupUser: func(name string) error {
-			_, err := user.Lookup(name)
-			return err
-		},
+		Euid:       os.Geteuid,
+		LookupUser: lookupAccount,
+		CreateUser: createSystemUser,
 	}
 }
 
@@ -104,8 +104,9 @@ StartLimitIntervalSec=0
 [Service]
 Type=simple
 ExecStart={{.ExecStart}}
-{{- if .User}}
 User={{.User}}
+{{- if .Group}}
+Group={{.Group}}
 {{- end}}
 {{- if .EnvFile}}
 EnvironmentFile={{.EnvFile}}
@@ -123,6 +124,9 @@ RestartSec={{.RestartSec}}
 RestartPreventExitStatus=2
 TimeoutStopSec={{.StopTimeout}}
 
+# Sandboxing: the program reads its config and the network, and writes only
+# the output folder and its log.
+{{.Sandbox}}
 [Install]
 WantedBy=multi-user.target
 `))
@@ -137,11 +141,18 @@ func (s *Systemd) Render(d Definition) (string, error) {
 	for i, w := range words {
 		quoted[i] = quoteExecArg(w)
 	}
+	user := serviceUser(d)
+	group := ""
+	if user == SystemUser {
+		group = SystemUser
+	}
 	data := map[string]string{
 		"Name":             d.Name,
+		"User":             user,
+		"Group":            group,
+		"Sandbox":          sandbox(d, user),
 		"Description":      escapeSpecifiers(oneLine(d.Description)),
 		"ExecStart":        strings.Join(quoted, " "),
-		"User":             d.User,
 		"WorkingDirectory": escapeSpecifiers(d.OutputDir),
 		"StopTimeout":      StopTimeout,
 		"RestartSec":       fmt.Sprintf("%ds", int(dfservice.RestartDelay/time.Second)),
@@ -161,19 +172,23 @@ func (s *Systemd) Render(d Definition) (string, error) {
 // spaces outside double quotes, reads C escapes inside them, expands %
 // specifiers everywhere and $VAR when a word starts with it; doubling % and
 // $ turns the last two off.
-func quoteExecArg(w string) string {
+func quoteExecArg(w string) string { return quoteUnitWord(w, true) }
+
+// quoteUnitWord double-quotes w for a unit file, escaping what systemd
+// reads inside quotes; dollars are doubled where it expands variables.
+func quoteUnitWord(w string, dollars bool) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range w {
-		switch r {
-		case '\\', '"':
+		switch {
+		case r == '\\' || r == '"':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case '%':
+		case r == '%':
 			b.WriteString("%%")
-		case '$':
+		case r == '$' && dollars:
 			b.WriteString("$$")
-		case '\t':
+		case r == '\t':
 			b.WriteString(`\t`)
 		default:
 			b.WriteRune(r)
@@ -235,10 +250,8 @@ func (s *Systemd) Install(d Definition) error {
 	if err := s.CheckInstall(); err != nil {
 		return err
 	}
-	if d.User != "" {
-		if err := s.LookupUser(d.User); err != nil {
-			return fmt.Errorf("--service_user %s: no such user on this system: %w", d.User, err)
-		}
+	if err := s.prepareAccount(d); err != nil {
+		return err
 	}
 	if err := checkEnv(d.Env); err != nil {
 		return err
@@ -454,4 +467,20 @@ func (s *Systemd) State(name string) (State, string, error) {
 		return Stopped, out, nil
 	}
 	return Stopped, out, fmt.Errorf("systemctl is-active %s.service: %q", name, out)
+}
+
+// tellAccount says which account a Linux service runs as, and warns about
+// root.
+func tellAccount(w io.Writer, d *Definition) {
+	user := serviceUser(*d)
+	if user == "root" {
+		fmt.Fprintf(w, "WARNING: the service runs as root (--service_user root). The unit still keeps it from most of the system, "+
+			"but root may write every folder it can see; without --service_user it runs as the system user %s, which may write only its output and log folders.\n", SystemUser)
+		return
+	}
+	writes := d.OutputDir
+	if d.LogDir != "" {
+		writes += " and " + d.LogDir
+	}
+	fmt.Fprintf(w, "It runs as the user %s, sandboxed by systemd: it may write only %s (and its log).\n", user, writes)
 }

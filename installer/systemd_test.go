@@ -9,12 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/openmsi/datafiledownloaddirectory/installer"
 	"github.com/openmsi/datafiledownloaddirectory/installer/installertest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 func newTestSystemd(t *testing.T) (*installer.Systemd, *installertest.Systemctl) {
@@ -46,7 +49,22 @@ func testDefinition(t *testing.T) installer.Definition {
 	}
 }
 
+// writeUnit renders d and writes it where systemd-analyze can read it.
+func writeUnit(t *testing.T, s *installer.Systemd, d installer.Definition) (path, unit string) {
+	t.Helper()
+	unit, err := s.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), d.Name+".service")
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, unit
+}
+
 func TestRender(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestSystemd(t)
 	d := testDefinition(t)
 	d.User = "labuser"
@@ -65,6 +83,7 @@ func TestRender(t *testing.T) {
 		"\nTimeoutStopSec=45s\n",
 		"\nStandardInput=null\n",
 		"\nUser=labuser\n",
+		"\nReadWritePaths=\"" + d.OutputDir + "\"\n",
 		"\nEnvironmentFile=/etc/datafiledownloaddirectory/services/labdl.env\n",
 		"\nWorkingDirectory=-" + d.OutputDir + "\n",
 		"\nWantedBy=multi-user.target\n",
@@ -92,12 +111,10 @@ func TestRender(t *testing.T) {
 // systemd-analyze prints warnings (unknown keys, bad values) and still
 // exits 0, so any output fails the test.
 func TestRenderedUnitsVerify(t *testing.T) {
+	t.Parallel()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		if os.Getenv("DFDD_REQUIRE_BROKER") != "" {
-			t.Fatal("systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
-		}
-		t.Skip("systemd-analyze is missing (Debian package systemd)")
+		testkit.Need(t, "systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
 	}
 	s, _ := newTestSystemd(t)
 	for i, out := range []string{"/data/plain", "/data/lab data", "/data/100% done", "/data/$HOME/x", `/data/say "hi"`} {
@@ -109,14 +126,7 @@ func TestRenderedUnitsVerify(t *testing.T) {
 			d.User = "root"
 			d.Env = nil
 		}
-		unit, err := s.Render(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "labdl.service")
-		if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path, unit := writeUnit(t, s, d)
 		got, err := exec.Command(analyze, "verify", path).CombinedOutput()
 		if err != nil || len(got) > 0 {
 			t.Errorf("systemd-analyze verify for output folder %q: %v\n%s\nunit:\n%s", out, err, got, unit)
@@ -125,6 +135,7 @@ func TestRenderedUnitsVerify(t *testing.T) {
 }
 
 func TestInstallLifecycle(t *testing.T) {
+	t.Parallel()
 	s, sc := newTestSystemd(t)
 	d := testDefinition(t)
 	if err := s.Install(d); err != nil {
@@ -215,6 +226,7 @@ func TestInstallLifecycle(t *testing.T) {
 }
 
 func TestInstallRefusals(t *testing.T) {
+	t.Parallel()
 	s, sc := newTestSystemd(t)
 	d := testDefinition(t)
 
@@ -230,12 +242,14 @@ func TestInstallRefusals(t *testing.T) {
 	}
 	s.Booted = func() bool { return true }
 
-	s.LookupUser = func(string) error { return errors.New("unknown user nosuch") }
+	lookup := s.LookupUser
+	s.LookupUser = func(string) (*installer.Account, error) { return nil, errors.New("unknown user nosuch") }
 	d.User = "nosuch"
 	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "--service_user nosuch") {
 		t.Errorf("install for a missing user: %v", err)
 	}
 	d.User = ""
+	s.LookupUser = lookup
 
 	d.Env["BAD"] = "two\nlines"
 	if err := s.Install(d); err == nil || !strings.Contains(err.Error(), "BAD") {
@@ -262,6 +276,7 @@ func TestInstallRefusals(t *testing.T) {
 }
 
 func TestBinaryMovedSinceInstall(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestSystemd(t)
 	d := testDefinition(t)
 	if err := s.Install(d); err != nil {
@@ -281,9 +296,10 @@ func TestBinaryMovedSinceInstall(t *testing.T) {
 // --root), which checks the unit's [Install] section the way a boot would
 // use it.
 func TestEnableWithRealSystemctl(t *testing.T) {
+	t.Parallel()
 	systemctl, err := exec.LookPath("systemctl")
 	if err != nil {
-		t.Skip("systemctl is missing (Debian package systemd)")
+		testkit.Need(t, "systemctl is missing: run test/deps.sh (Debian package systemd)")
 	}
 	s, _ := newTestSystemd(t)
 	s.Systemctl = func(args ...string) (string, error) {
@@ -310,5 +326,99 @@ func TestEnableWithRealSystemctl(t *testing.T) {
 	}
 	if _, err := os.Lstat(wants); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("disable left %s: %v", wants, err)
+	}
+}
+
+// maxExposure is the worst rating systemd-analyze security may give the
+// units: "OK" ends at 3.9; 2.5 leaves room below it.
+const maxExposure = 2.5
+
+var exposureLine = regexp.MustCompile(`Overall exposure level for \S+: (\d+\.\d+) `)
+
+// exposure rates a unit file with systemd-analyze security --offline.
+func exposure(t *testing.T, analyze, unitPath string) float64 {
+	t.Helper()
+	out, err := exec.Command(analyze, "security", "--offline=true", unitPath).CombinedOutput()
+	m := exposureLine.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security %s: %v\n%s", unitPath, err, out)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestUnitsAreHardened rates the unit install writes (for the default
+// system user, with the output or log folder in a home folder too) and the
+// packaged template unit.
+func TestUnitsAreHardened(t *testing.T) {
+	t.Parallel()
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		testkit.Need(t, "systemd-analyze is missing: run test/deps.sh (Debian package systemd)")
+	}
+	s, _ := newTestSystemd(t)
+	cases := map[string]func(d *installer.Definition){
+		"default user":              func(*installer.Definition) {},
+		"log folder":                func(d *installer.Definition) { d.LogDir = "/var/log/lab" },
+		"output folder in /home":    func(d *installer.Definition) { d.OutputDir = "/home/lab/incoming" },
+		"another unprivileged user": func(d *installer.Definition) { d.User = "labuser" },
+	}
+	for name, change := range cases {
+		d := testDefinition(t)
+		change(&d)
+		path, unit := writeUnit(t, s, d)
+		if got := exposure(t, analyze, path); got > maxExposure {
+			t.Errorf("%s: systemd-analyze security rates the installed unit %.1f, more than %.1f:\n%s", name, got, maxExposure, unit)
+		} else {
+			t.Logf("%s: exposure %.1f", name, got)
+		}
+	}
+
+	packaged := filepath.Join(testkit.RepoRoot(t), "packaging", "linux", "datafiledownloaddirectory@.service")
+	if got := exposure(t, analyze, packaged); got > maxExposure {
+		t.Errorf("systemd-analyze security rates the packaged unit %.1f, more than %.1f", got, maxExposure)
+	} else {
+		t.Logf("packaged unit: exposure %.1f", got)
+	}
+
+	// Root is the administrator's choice, warned about; it is only logged.
+	d := testDefinition(t)
+	d.User = "root"
+	path, _ := writeUnit(t, s, d)
+	t.Logf("--service_user root: exposure %.1f", exposure(t, analyze, path))
+}
+
+func TestRenderSandbox(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSystemd(t)
+	d := testDefinition(t)
+	d.OutputDir = `/data/lab "100%" data`
+	d.LogDir = "/var/log/lab"
+	unit, err := s.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"\nUser=datafiledownloaddirectory\nGroup=datafiledownloaddirectory\n",
+		"\nReadWritePaths=\"/data/lab \\\"100%%\\\" data\" \"/var/log/lab\"\n",
+		"\nProtectSystem=strict\n", "\nProtectHome=read-only\n", "\nNoNewPrivileges=yes\n",
+		"\nCapabilityBoundingSet=\n", "\nPrivateUsers=yes\n", "\nUMask=0027\n",
+		"\nSystemCallFilter=@system-service\n",
+	} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("unit lacks %q:\n%s", want, unit)
+		}
+	}
+	d.OutputDir = "/home/lab/in"
+	if unit, _ = s.Render(d); strings.Contains(unit, "ProtectHome") {
+		t.Errorf("ProtectHome for an output folder in /home:\n%s", unit)
+	}
+	d.User = "root"
+	if unit, _ = s.Render(d); !strings.Contains(unit, "\nUser=root\n") || strings.Contains(unit, "PrivateUsers") ||
+		!strings.Contains(unit, "\nCapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER\n") {
+		t.Errorf("root unit:\n%s", unit)
 	}
 }

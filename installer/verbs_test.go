@@ -183,20 +183,28 @@ func TestInstallDryRun(t *testing.T) {
 	if len(h.sc.Calls) != 0 {
 		t.Errorf("a dry run ran systemctl: %q", h.sc.Calls)
 	}
+	if !strings.Contains(out, "\nUser=datafiledownloaddirectory\n") || !strings.Contains(out, "It runs as the user datafiledownloaddirectory, sandboxed") ||
+		strings.Contains(out, "WARNING") {
+		t.Errorf("dry run without --service_user:\n%s", out)
+	}
+	out = h.expect(0, "nothing was changed", "install", "data", "--config", "lab.config", "--topic_name", "t1", "--dry_run", "--service_user", "root")
+	if !strings.Contains(out, "\nUser=root\n") || !strings.Contains(out, "WARNING: the service runs as root") {
+		t.Errorf("dry run with --service_user root:\n%s", out)
+	}
 }
 
 func TestInstallChecksLikeConsoleMode(t *testing.T) {
 	h := newServiceHarness(t)
-	h.expect(options.ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "not found", "install", "data", "--config", "nosuch.config", "--topic_name", "test", "--service_name", "labdl")
 	delete(h.vars, "KAFKA_PASSWORD")
-	h.expect(options.ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--service_name", "labdl")
-	h.expect(options.ExitUsage, "service name", "install", "data", "--config", "lab.config", "--service_name", "my service")
-	h.expect(options.ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config")
+	h.expect(options.ExitUsage, "KAFKA_PASSWORD", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "labdl")
+	h.expect(options.ExitUsage, "service name", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "my service")
+	h.expect(options.ExitUsage, "OUTPUT_DIR", "install", "--config", "lab.config", "--topic_name", "test")
 	h.expect(options.ExitUsage, "unexpected argument", "start", "labdl")
 	if _, err := os.Stat(h.sd.UnitPath("labdl")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a rejected install wrote a unit")
 	}
 	h.sd.Euid = func() int { return 1000 }
 	h.vars["KAFKA_PASSWORD"] = "x"
-	h.expect(1, "sudo", "install", "data", "--config", "lab.config", "--service_name", "labdl")
+	h.expect(1, "sudo", "install", "data", "--config", "lab.config", "--topic_name", "test", "--service_name", "labdl")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,6 +41,10 @@ func savedDir() string {
 	}
 	return filepath.Join(pd, "DataFileDownloadDirectory", "services")
 }
+
+// tellAccount has nothing to add on Windows: install names the account
+// only on Linux, where the unit sandboxes it.
+func tellAccount(io.Writer, *Definition) {}
 
 // commandLine shows a command as Windows would parse it (the service's
 // ImagePath, a command typed in cmd.exe): CommandLineToArgvW's quoting,

@@ -6,6 +6,7 @@ import (
 )
 
 func TestWindowsConfig(t *testing.T) {
+	t.Parallel()
 	d := Definition{
 		Name:        "labdl",
 		Description: "Rebuilds files\nin D:\\lab data",

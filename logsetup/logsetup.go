@@ -34,10 +34,13 @@ const (
 // line with its level, for the log file, where debug and info lines would
 // otherwise be told apart only by their wording.
 // bare leaves out the bracketed name and time, for the log topic, whose
-// messages carry their own timestamp.
+// messages carry their own timestamp. withFields appends the entry's fields
+// (topic, partition, offset, file...) as key=value, for the log file only:
+// on the terminal and the log topic the message says what matters in words.
 type lineFormatter struct {
-	withLevel bool
-	bare      bool
+	withLevel  bool
+	withFields bool
+	bare       bool
 }
 
 func (f lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
@@ -58,6 +61,10 @@ func (f lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		b.WriteString(p)
 	}
 	b.WriteString(msg)
+	if !f.withFields {
+		b.WriteByte('\n')
+		return b.Bytes(), nil
+	}
 	keys := make([]string, 0, len(e.Data))
 	for k := range e.Data {
 		keys = append(keys, k)
@@ -154,7 +161,7 @@ func New(stream io.Writer, streamLevel logrus.Level, file io.Writer, fileLevel l
 	l.Hooks.Add(&levelHook{level: streamLevel, formatter: lineFormatter{}, w: stream})
 	if file != nil {
 		l.Level = max(streamLevel, fileLevel)
-		l.Hooks.Add(&levelHook{level: fileLevel, formatter: lineFormatter{withLevel: true}, w: file})
+		l.Hooks.Add(&levelHook{level: fileLevel, formatter: lineFormatter{withLevel: true, withFields: true}, w: file})
 	}
 	return logrus.NewEntry(l)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -118,8 +119,8 @@ func Parse(args []string, mode Mode) (*Options, error) {
 		return pflag.NormalizedName(normalizeName(name, known))
 	})
 
-	fs.StringVar(&o.Config, "config", "test", "")
-	fs.StringVar(&o.Topic, "topic_name", "test", "")
+	fs.StringVar(&o.Config, "config", "", "")
+	fs.StringVar(&o.Topic, "topic_name", "", "")
 	fs.Var(&intValue{p: &o.Threads, min: 1, minText: "a whole number of at least 1"}, "n_threads", "")
 	o.Threads = 2
 	fs.StringVar(&o.GroupID, "consumer_group_id", CreateNew, "")
@@ -189,9 +190,15 @@ func Parse(args []string, mode Mode) (*Options, error) {
 	default:
 		o.OutputDir = pos[0]
 	}
+	// The original's defaults named a config file shipped inside its
+	// package and a topic called "test"; neither can work here.
 	switch {
+	case !fs.Changed("config"):
+		return nil, usageErrorf("--config FILE is required: the OpenMSIStream config file that says how to reach the broker (an example: %s)", exampleConfig())
 	case o.Config == "":
 		return nil, usageErrorf("--config must not be empty")
+	case !fs.Changed("topic_name"):
+		return nil, usageErrorf("--topic_name TOPIC is required: the Kafka topic the files are uploaded to")
 	case o.GroupID == "":
 		return nil, usageErrorf("--consumer_group_id must not be empty")
 	}
@@ -385,7 +392,7 @@ func ParseLevel(s string) (logrus.Level, error) {
 }
 
 // Usage is the short reminder printed with a command-line error.
-const Usage = "usage: " + about.Name + " OUTPUT_DIR [--config FILE] [--topic_name TOPIC] [options]\n"
+const Usage = "usage: " + about.Name + " OUTPUT_DIR --config FILE --topic_name TOPIC [options]\n"
 
 // HelpText is the text of -h/--help.
 func HelpText() string {
@@ -406,9 +413,10 @@ Options (dashes work as well as underscores: --n-threads = --n_threads):
                             looked up in ` + config.DefaultDir() + `
                             (set OPENMSISTREAM_CONFIG_FILE_DIR to change it),
                             with ".config" appended when the name has no dot.
-                            (default = test)
+                            (required; an example config after installing:
+                            ` + exampleConfig() + `)
   --topic_name TOPIC        topic to read the file chunks from. Also spelled
-                            --consumer_topic_name. (default = test)
+                            --consumer_topic_name. (required)
   --n_threads N             number of consumers this program runs in the
                             group, each in its own thread; more than the
                             topic has partitions leaves some idle.
@@ -498,3 +506,6 @@ Exit status: 0 after a clean stop, 2 for a command-line or config file error,
   An output folder named like a verb must be given as ./install.
 `
 }
+
+// exampleConfig is where the packages install the example config file.
+func exampleConfig() string { return filepath.Join(config.DefaultDir(), "example.config") }

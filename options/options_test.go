@@ -3,21 +3,42 @@ package options
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
 )
 
+// withRequired puts the required --config and --topic_name in front of
+// args unless args give them, so that each case shows only what it is
+// about.
+func withRequired(args []string) []string {
+	given := func(prefixes ...string) bool {
+		return slices.ContainsFunc(args, func(a string) bool {
+			return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(a, p) })
+		})
+	}
+	if !given("--topic", "--consumer_t", "--consumer-t") {
+		args = append([]string{"--topic_name", "base_topic"}, args...)
+	}
+	if !given("--conf") {
+		args = append([]string{"--config", "base.config"}, args...)
+	}
+	return args
+}
+
 func TestParseArgsDefaults(t *testing.T) {
-	o, err := ParseArgs([]string{"out"})
+	t.Parallel()
+	o, err := ParseArgs([]string{"out", "--config", "c", "--topic_name", "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.given = nil
 	want := Options{
 		OutputDir:     "out",
-		Config:        "test",
-		Topic:         "test",
+		Config:        "c",
+		Topic:         "t",
 		Threads:       2,
 		GroupID:       "create_new",
 		UpdateSeconds: 300,
@@ -35,6 +56,7 @@ func TestParseArgsDefaults(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		args  []string
@@ -104,18 +126,20 @@ func TestParseArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := ParseArgs(tt.args)
+			args := withRequired(tt.args)
+			o, err := ParseArgs(args)
 			if err != nil {
-				t.Fatalf("ParseArgs(%q): %v", tt.args, err)
+				t.Fatalf("ParseArgs(%q): %v", args, err)
 			}
 			if !tt.check(o) {
-				t.Errorf("ParseArgs(%q) = %+v", tt.args, *o)
+				t.Errorf("ParseArgs(%q) = %+v", args, *o)
 			}
 		})
 	}
 }
 
 func TestParseArgsErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -141,6 +165,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{"stream level name", []string{"out", "--logger_stream_level", "verbose"}, "debug, info, warning"},
 		{"file level negative", []string{"out", "--logger_file_level", "-10"}, "debug, info, warning"},
 		{"empty config", []string{"out", "--config", ""}, "--config"},
+		{"config not given", []string{"out", "--topic_name", "t"}, "--config FILE is required"},
+		{"topic not given", []string{"out", "--config", "c"}, "--topic_name TOPIC is required"},
 		{"empty topic", []string{"out", "--topic_name", ""}, "--topic_name"},
 		{"bad topic", []string{"out", "--topic_name", "my topic"}, "not a valid Kafka topic"},
 		{"topic dot", []string{"out", "--topic_name", "."}, "not a valid Kafka topic"},
@@ -157,10 +183,14 @@ func TestParseArgsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := ParseArgs(tt.args)
+			args := tt.args
+			if !strings.HasSuffix(tt.name, "not given") {
+				args = withRequired(args)
+			}
+			o, err := ParseArgs(args)
 			var ue *UsageError
 			if !errors.As(err, &ue) {
-				t.Fatalf("ParseArgs(%q) = %+v, %v; want a *UsageError", tt.args, o, err)
+				t.Fatalf("ParseArgs(%q) = %+v, %v; want a *UsageError", args, o, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
@@ -173,6 +203,7 @@ func TestParseArgsErrors(t *testing.T) {
 }
 
 func TestParseLevel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want logrus.Level
@@ -211,6 +242,7 @@ func TestParseLevel(t *testing.T) {
 }
 
 func TestNormalizeName(t *testing.T) {
+	t.Parallel()
 	known := []string{"config", "topic_name", "consumer_group_id", "n_threads", "help", "version"}
 	tests := []struct{ in, want string }{
 		{"config", "config"},

@@ -81,6 +81,9 @@ func (p *Program) Stop(kservice.Service) error {
 		p.mu.Unlock()
 		return nil
 	}
+	if !p.stopping {
+		p.log.Info("Stop requested by the service manager: stopping")
+	}
 	p.stopping = true
 	p.cancel()
 	p.mu.Unlock()

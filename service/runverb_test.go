@@ -111,7 +111,7 @@ func TestRunVerbServiceMode(t *testing.T) {
 	if err := os.Mkdir(logDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	code := h.start(h.out(), "--config", h.config, "--service_name", "labdl", "--update_seconds", "1", "--logger_file_path", logDir)
+	code := h.start(h.out(), "--config", h.config, "--topic_name", "test", "--service_name", "labdl", "--update_seconds", "1", "--logger_file_path", logDir)
 	select {
 	case <-h.fake.started:
 	case <-time.After(10 * time.Second):
@@ -131,10 +131,13 @@ func TestRunVerbServiceMode(t *testing.T) {
 		t.Fatalf("exit %d\n%s", c, h.stdout)
 	}
 	out := h.stdout.String()
+	if strings.Contains(out, "Ctrl+C") {
+		t.Errorf("a service stop mentions Ctrl+C:\n%s", out)
+	}
 	if strings.Contains(out, "\n.\n") || strings.HasPrefix(out, ".") {
 		t.Errorf("dots printed in service mode:\n%s", out)
 	}
-	for _, want := range []string{"Running as service labdl", "shut down", "7 total messages were consumed"} {
+	for _, want := range []string{"Running as service labdl", "] Stop requested by the service manager: stopping\n", "shut down", "7 total messages were consumed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout (the journal) lacks %q:\n%s", want, out)
 		}
@@ -151,7 +154,7 @@ func TestRunVerbServiceMode(t *testing.T) {
 
 func TestRunVerbFailureExits1(t *testing.T) {
 	h := newRunHarness(t, func(context.Context) error { return errors.New("topic t does not exist") })
-	code := h.wait(h.start(h.out(), "--config", h.config, "--logger_file_path", filepath.Join(h.dir, "x.log")))
+	code := h.wait(h.start(h.out(), "--config", h.config, "--topic_name", "test", "--logger_file_path", filepath.Join(h.dir, "x.log")))
 	if code != options.ExitFailure || !strings.Contains(h.stdout.String(), "topic t does not exist") {
 		t.Errorf("exit %d\n%s", code, h.stdout)
 	}

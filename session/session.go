@@ -7,6 +7,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -26,6 +27,7 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/console"
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/internal/about"
+	"github.com/openmsi/datafiledownloaddirectory/internal/folderlock"
 	"github.com/openmsi/datafiledownloaddirectory/kafkacrypto"
 	"github.com/openmsi/datafiledownloaddirectory/logsetup"
 	"github.com/openmsi/datafiledownloaddirectory/options"
@@ -114,6 +116,7 @@ type Session struct {
 	// and the log file.
 	Log     *logrus.Entry
 	logFile io.Closer
+	lock    *folderlock.Lock // the output folder's, held until Close
 	cfg     download.Config
 	dl      Downloader
 	// tel sends the optional heartbeat and log messages; nil without
@@ -137,10 +140,22 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		err = os.MkdirAll(out, 0o755)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: cannot create the output folder %s: %v\n", about.Name, opts.OutputDir, err)
+		fmt.Fprintf(stderr, "%s: error: cannot create the output folder %s: %v%s\n", about.Name, opts.OutputDir, err, sandboxHint(err))
 		return nil, options.ExitUsage
 	}
 	s.OutputDir = out
+	// Before anything is written there: the log file may be the other
+	// program's.
+	if s.lock, err = folderlock.Acquire(filepath.Join(out, download.StateDirName), out); err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v%s\n", about.Name, err, sandboxHint(err))
+		var inUse *folderlock.InUseError
+		if errors.As(err, &inUse) {
+			// A service retries, and gets the folder once the other
+			// program has stopped.
+			return nil, options.ExitFailure
+		}
+		return nil, options.ExitUsage
+	}
 
 	path, err := logsetup.FilePath(opts.LogFile, out)
 	var lf io.WriteCloser
@@ -214,6 +229,10 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 		DescribeGroup:    selfDescriber(),
 		Crypto:           crypto,
 		ExpireAfter:      expiry(opts.ExpiryDays),
+	}
+	if s.freshGroup(settings.GroupID) && !fromEarliest(settings.Kafka) {
+		s.Log.Warn("This new consumer group starts at the newest message: only files uploaded from now on will be downloaded. " +
+			"To read the files already in the topic, set auto.offset.reset = earliest in the config file's [consumer] section")
 	}
 	if s.tel, err = s.newTelemetry(file, e.TelemetryFlushTimeout); err != nil {
 		return fail(options.ExitUsage, "%v", err)
@@ -323,6 +342,16 @@ func (s *Session) groupID(fromConfig string) string {
 	return id
 }
 
+// fromEarliest says whether a group without committed offsets starts at
+// the oldest message; librdkafka's default is the newest.
+func fromEarliest(kafka map[string]string) bool {
+	switch strings.ToLower(strings.TrimSpace(kafka["auto.offset.reset"])) {
+	case "earliest", "smallest", "beginning":
+		return true
+	}
+	return false
+}
+
 // freshGroup says whether groupID makes up a new group id.
 func (s *Session) freshGroup(fromConfig string) bool {
 	id := s.opts.GroupID
@@ -353,9 +382,14 @@ func (s *Session) Close() {
 		_ = s.logFile.Close()
 		s.logFile = nil
 	}
+	if s.lock != nil {
+		_ = s.lock.Release()
+		s.lock = nil
+	}
 }
 
-// Launch starts the downloader, the telemetry and the Beside jobs. The downloader's result arrives on the returned channel;
+// Launch starts the downloader, the telemetry and the Beside jobs. The
+// downloader's result arrives on the returned channel;
 // finish must then be called: it stops the telemetry once the downloader has
 // stopped, so that the last heartbeat counts the last messages and the
 // heartbeats of a run add up to its totals.
@@ -432,10 +466,10 @@ func (s *Session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 
 		case sig := <-sigs:
 			if ctx.Err() != nil {
-				s.Log.Errorf("Received %v again: exiting at once. Offsets not yet committed will be read again at the next start.", sig)
+				s.Log.Errorf("Received %s again: exiting at once. Offsets not yet committed will be read again at the next start.", signalName(sig))
 				return options.ExitFailure
 			}
-			s.Log.Infof("Received %v: shutting down (press Ctrl+C again to exit at once)", sig)
+			s.Log.Info(stoppingLine(sig))
 			cancel()
 
 		case <-stopping:
@@ -450,6 +484,41 @@ func (s *Session) serve(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 			return options.ExitFailure
 		}
 	}
+}
+
+// signalName names the stop signals as kill(1) and systemd do.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}
+
+// stoppingLine is what the program says when a signal stops it. Only a
+// person at the terminal can press Ctrl+C again; a supervisor's SIGTERM
+// gets no such hint.
+func stoppingLine(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "Received SIGINT (Ctrl+C): stopping (press Ctrl+C again to exit at once)"
+	case syscall.SIGHUP:
+		return "Received SIGHUP (the terminal was closed): stopping"
+	}
+	return "Received " + signalName(sig) + ": stopping"
+}
+
+// sandboxHint explains a read-only output folder under systemd, where the
+// usual cause is the unit's sandbox, not the disk.
+func sandboxHint(err error) string {
+	if errors.Is(err, syscall.EROFS) && os.Getenv("INVOCATION_ID") != "" {
+		return "; under systemd the unit must list the folder in ReadWritePaths= (systemctl edit the service; see docs/service.md)"
+	}
+	return ""
 }
 
 // cryptoConfig reads the KafkaCrypto node that the config file's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,6 +131,7 @@ func (h *harness) waitStarted() {
 func (h *harness) out() string { return filepath.Join(h.dir, "out") }
 
 func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"out", "--help"}, {"--n_threads", "0", "-h"}} {
 		h := newHarness(t, cleanStop)
 		if code := h.wait(h.start(nil, args...)); code != options.ExitOK {
@@ -152,9 +154,10 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := [][]string{
 		{},
-		{"--config", "x"},
+		{"--config", "x", "--topic_name", "test"},
 		{"out", "--bogus"},
 		{"out", "--n_threads", "0"},
 		{"out", "--n_threads", "many"},
@@ -183,9 +186,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestOutputFolderCreated(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	out := filepath.Join(h.dir, "a", "b", "out")
-	code := h.start(strings.NewReader("q\n"), out, "--config", h.config)
+	code := h.start(strings.NewReader("q\n"), out, "--config", h.config, "--topic_name", "test")
 	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
@@ -204,7 +208,7 @@ func TestOutputFolderCreated(t *testing.T) {
 func TestOutputFolderRelativeMadeAbsolute(t *testing.T) {
 	h := newHarness(t, cleanStop)
 	t.Chdir(h.dir)
-	if c := h.wait(h.start(strings.NewReader("q\n"), "rel", "--config", h.config)); c != options.ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), "rel", "--config", h.config, "--topic_name", "test")); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if want := filepath.Join(h.dir, "rel"); h.fake.cfg.OutputDir != want {
@@ -213,6 +217,7 @@ func TestOutputFolderRelativeMadeAbsolute(t *testing.T) {
 }
 
 func TestSetupErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args func(h *harness) []string
@@ -221,20 +226,20 @@ func TestSetupErrorsExit2(t *testing.T) {
 		{"output folder is a file", func(h *harness) []string {
 			f := filepath.Join(h.dir, "file")
 			os.WriteFile(f, nil, 0o644)
-			return []string{f, "--config", h.config}
+			return []string{f, "--config", h.config, "--topic_name", "test"}
 		}, "cannot create the output folder"},
 		{"output folder below a file", func(h *harness) []string {
 			f := filepath.Join(h.dir, "file")
 			os.WriteFile(f, nil, 0o644)
-			return []string{filepath.Join(f, "out"), "--config", h.config}
+			return []string{filepath.Join(f, "out"), "--config", h.config, "--topic_name", "test"}
 		}, "cannot create the output folder"},
 		{"log file below a file", func(h *harness) []string {
 			f := filepath.Join(h.dir, "file")
 			os.WriteFile(f, nil, 0o644)
-			return []string{h.out(), "--config", h.config, "--logger_file_path", filepath.Join(f, "x.log")}
+			return []string{h.out(), "--config", h.config, "--topic_name", "test", "--logger_file_path", filepath.Join(f, "x.log")}
 		}, "cannot write the log file"},
 		{"missing config file", func(h *harness) []string {
-			return []string{h.out(), "--config", filepath.Join(h.dir, "nope.config")}
+			return []string{h.out(), "--config", filepath.Join(h.dir, "nope.config"), "--topic_name", "test"}
 		}, "nope.config"},
 	}
 	for _, tt := range tests {
@@ -254,9 +259,10 @@ func TestSetupErrorsExit2(t *testing.T) {
 }
 
 func TestDownloaderNewFailsExit1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	h.newErr = errors.New("state folder unreadable")
-	if c := h.wait(h.start(nil, h.out(), "--config", h.config)); c != options.ExitFailure {
+	if c := h.wait(h.start(nil, h.out(), "--config", h.config, "--topic_name", "test")); c != options.ExitFailure {
 		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: cannot start: state folder unreadable") {
@@ -265,6 +271,7 @@ func TestDownloaderNewFailsExit1(t *testing.T) {
 }
 
 func TestQuitTyped(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"quit\n", "q\n", "  QUIT \r\n", "check\nq\n"} {
 		h := newHarness(t, cleanStop)
 		code := h.start(strings.NewReader(cmd), h.out(), "--config", h.config, "--topic_name", "xrd", "--n_threads", "3")
@@ -293,8 +300,9 @@ func TestQuitTyped(t *testing.T) {
 }
 
 func TestOneThreadWording(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
-	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--n_threads", "1")); c != options.ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test", "--n_threads", "1")); c != options.ExitOK {
 		t.Fatalf("exit %d", c)
 	}
 	if !strings.Contains(h.stderr.String(), "in the test topic using 1 thread\n") {
@@ -303,18 +311,23 @@ func TestOneThreadWording(t *testing.T) {
 }
 
 func TestSignalStopsCleanly(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		h := newHarness(t, cleanStop)
 		pr, pw := io.Pipe()
 		defer pw.Close()
-		code := h.start(pr, h.out(), "--config", h.config)
+		code := h.start(pr, h.out(), "--config", h.config, "--topic_name", "test")
 		h.waitStarted()
 		h.sigs <- sig
 		if c := h.wait(code); c != options.ExitOK {
 			t.Errorf("%v: exit %d", sig, c)
 		}
-		if !strings.Contains(h.stderr.String(), "Received "+sig.String()+": shutting down") {
-			t.Errorf("%v: stderr:\n%s", sig, h.stderr)
+		want := map[os.Signal]string{
+			os.Interrupt:    "] Received SIGINT (Ctrl+C): stopping (press Ctrl+C again to exit at once)\n",
+			syscall.SIGTERM: "] Received SIGTERM: stopping\n",
+		}[sig]
+		if !strings.Contains(h.stderr.String(), want) {
+			t.Errorf("%v: stderr lacks %q:\n%s", sig, want, h.stderr)
 		}
 		if !strings.Contains(h.stdout.String(), "total messages were consumed") {
 			t.Errorf("%v: no summary", sig)
@@ -323,27 +336,29 @@ func TestSignalStopsCleanly(t *testing.T) {
 }
 
 func TestSecondSignalForcesExit(t *testing.T) {
+	t.Parallel()
 	stuck := make(chan struct{})
 	defer close(stuck)
 	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
-	code := h.start(nil, h.out(), "--config", h.config)
+	code := h.start(nil, h.out(), "--config", h.config, "--topic_name", "test")
 	h.waitStarted()
 	h.sigs <- os.Interrupt
 	h.sigs <- os.Interrupt
 	if c := h.wait(code); c != options.ExitFailure {
 		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
-	if !strings.Contains(h.stderr.String(), "ERROR: Received interrupt again: exiting at once") {
+	if !strings.Contains(h.stderr.String(), "ERROR: Received SIGINT again: exiting at once") {
 		t.Errorf("stderr:\n%s", h.stderr)
 	}
 }
 
 func TestShutdownIsBounded(t *testing.T) {
+	t.Parallel()
 	stuck := make(chan struct{})
 	defer close(stuck)
 	h := newHarness(t, func(context.Context) error { <-stuck; return nil })
 	h.env.ShutdownTimeout = 50 * time.Millisecond
-	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test")
 	if c := h.wait(code); c != options.ExitFailure {
 		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
@@ -353,10 +368,11 @@ func TestShutdownIsBounded(t *testing.T) {
 }
 
 func TestRunErrorExit1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(context.Context) error { return errors.New("disk on fire") })
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	if c := h.wait(h.start(pr, h.out(), "--config", h.config)); c != options.ExitFailure {
+	if c := h.wait(h.start(pr, h.out(), "--config", h.config, "--topic_name", "test")); c != options.ExitFailure {
 		t.Errorf("exit %d, want %d", c, options.ExitFailure)
 	}
 	if !strings.Contains(h.stderr.String(), "ERROR: Stopped because of an error: disk on fire") {
@@ -368,10 +384,13 @@ func TestRunErrorExit1(t *testing.T) {
 }
 
 func TestParentContextStops(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	go func() { code <- Console(ctx, []string{h.out(), "--config", h.config}, nil, h.stdout, h.stderr, h.env) }()
+	go func() {
+		code <- Console(ctx, []string{h.out(), "--config", h.config, "--topic_name", "test"}, nil, h.stdout, h.stderr, h.env)
+	}()
 	h.waitStarted()
 	cancel()
 	if c := h.wait(code); c != options.ExitOK {
@@ -380,8 +399,9 @@ func TestParentContextStops(t *testing.T) {
 }
 
 func TestClosedStdinKeepsRunning(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
-	code := h.start(strings.NewReader(""), h.out(), "--config", h.config, "--update_seconds", "-1")
+	code := h.start(strings.NewReader(""), h.out(), "--config", h.config, "--topic_name", "test", "--update_seconds", "-1")
 	h.waitStarted()
 	select {
 	case c := <-code:
@@ -395,6 +415,7 @@ func TestClosedStdinKeepsRunning(t *testing.T) {
 }
 
 func TestGroupID(t *testing.T) {
+	t.Parallel()
 	fresh := regexp.MustCompile(`^DataFileDownloadDirectory_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	tests := []struct {
 		name       string
@@ -411,7 +432,7 @@ func TestGroupID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := options.ParseArgs(append([]string{"out"}, tt.args...))
+			opts, err := options.ParseArgs(append([]string{"out", "--config", "c", "--topic_name", "t"}, tt.args...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -428,7 +449,7 @@ func TestGroupID(t *testing.T) {
 			}
 		})
 	}
-	opts, _ := options.ParseArgs([]string{"out"})
+	opts, _ := options.ParseArgs([]string{"out", "--config", "c", "--topic_name", "t"})
 	s := &Session{opts: opts, Log: logsetup.New(io.Discard, logrus.InfoLevel, nil, 0)}
 	if a, b := s.groupID(""), s.groupID(""); a == b {
 		t.Error("create_new must give a new id each time")
@@ -436,9 +457,10 @@ func TestGroupID(t *testing.T) {
 }
 
 func TestLogFileLevels(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	logPath := filepath.Join(h.dir, "logs", "run.log")
-	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config,
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test",
 		"--logger_file_path", logPath, "--logger_file_level", "debug", "--logger_stream_level", "error")
 	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
@@ -460,11 +482,12 @@ func TestLogFileLevels(t *testing.T) {
 }
 
 func TestDotsGoToStdout(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	// --update_seconds counts whole seconds; one dot is worth the wait.
-	code := h.start(pr, h.out(), "--config", h.config, "--update_seconds", "1")
+	code := h.start(pr, h.out(), "--config", h.config, "--topic_name", "test", "--update_seconds", "1")
 	deadline := time.After(10 * time.Second)
 	for !strings.HasPrefix(h.stdout.String(), ".\n") {
 		select {
@@ -480,6 +503,7 @@ func TestDotsGoToStdout(t *testing.T) {
 }
 
 func TestConfigErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		config string // "" means no file at all
@@ -487,6 +511,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 	}{
 		{"missing file", "", []string{"nope.config"}},
 		{"no broker section", "[consumer]\nauto.offset.reset = earliest\n", []string{"[broker]"}},
+		{"no consumer section", "[broker]\nbootstrap.servers = localhost:9092\n", []string{"no [consumer] section", "group.id"}},
 		{"kafkacrypto node missing", "[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n[kafkacrypto]\nnode_id = x\n",
 			[]string{"no KafkaCrypto node \"x\"", filepath.Join("x", "x.config")}},
 		{"unset variable", "[broker]\nbootstrap.servers = $DFDD_TEST_SURELY_UNSET\n", []string{"DFDD_TEST_SURELY_UNSET"}},
@@ -503,7 +528,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if c := h.wait(h.start(nil, h.out(), "--config", path)); c != options.ExitUsage {
+			if c := h.wait(h.start(nil, h.out(), "--config", path, "--topic_name", "test")); c != options.ExitUsage {
 				t.Errorf("exit %d, want %d", c, options.ExitUsage)
 			}
 			errOut := h.stderr.String()
@@ -528,6 +553,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestConfigSettingsReachTheDownloader(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
 	cfg := filepath.Join(h.dir, "lab.config")
 	const secret = "hunter2-very-secret"
@@ -536,7 +562,7 @@ func TestConfigSettingsReachTheDownloader(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code := h.start(strings.NewReader("q\n"), h.out(), "--config", cfg, "--logger_stream_level", "debug", "--logger_file_level", "debug",
+	code := h.start(strings.NewReader("q\n"), h.out(), "--config", cfg, "--topic_name", "test", "--logger_stream_level", "debug", "--logger_file_level", "debug",
 		"--download_regex", `a/`)
 	if c := h.wait(code); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
@@ -570,8 +596,9 @@ func TestConfigSettingsReachTheDownloader(t *testing.T) {
 }
 
 func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, cleanStop)
-	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config)); c != options.ExitOK {
+	if c := h.wait(h.start(strings.NewReader("q\n"), h.out(), "--config", h.config, "--topic_name", "test")); c != options.ExitOK {
 		t.Fatalf("exit %d\n%s", c, h.stderr)
 	}
 	if strings.Contains(h.stderr.String(), "enable.auto.commit") {
@@ -580,9 +607,10 @@ func TestNoAutoCommitLineWhenNotAsked(t *testing.T) {
 }
 
 func TestProgramID(t *testing.T) {
+	t.Parallel()
 	host, err := os.Hostname()
 	if err != nil {
-		t.Skip(err)
+		testkit.Need(t, "no host name: "+err.Error())
 	}
 	for _, tc := range []struct{ given, service, want string }{
 		{"lab-pc-3", "", "lab-pc-3"},
@@ -597,6 +625,7 @@ func TestProgramID(t *testing.T) {
 }
 
 func TestTelemetrySettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, config string
 		args         []string
@@ -619,7 +648,7 @@ func TestTelemetrySettings(t *testing.T) {
 			if err := os.WriteFile(h.config, []byte(tt.config), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			args := append([]string{h.out(), "--config", h.config}, tt.args...)
+			args := append([]string{h.out(), "--config", h.config, "--topic_name", "test"}, tt.args...)
 			if c := h.wait(h.start(strings.NewReader("q\n"), args...)); c != tt.code {
 				t.Errorf("exit %d, want %d\n%s", c, tt.code, h.stderr)
 			}
@@ -633,5 +662,70 @@ func TestTelemetrySettings(t *testing.T) {
 				t.Error("the downloader should not be created")
 			}
 		})
+	}
+}
+
+func TestFreshGroupFromNewestSaysSo(t *testing.T) {
+	t.Parallel()
+	const line = "This new consumer group starts at the newest message"
+	for _, tc := range []struct {
+		name, consumer string
+		args           []string
+		want           int
+	}{
+		{"create_new, librdkafka's default", "", nil, 1},
+		{"create_new, latest", "auto.offset.reset = latest\n", nil, 1},
+		{"create_new, earliest", "auto.offset.reset = earliest\n", nil, 0},
+		{"create_new, smallest", "auto.offset.reset = smallest\n", nil, 0},
+		{"fixed group", "group.id = lab\n", nil, 0},
+		{"fixed group on the command line", "", []string{"--consumer_group_id", "lab"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, cleanStop)
+			if err := os.WriteFile(h.config, []byte("[broker]\nbootstrap.servers = localhost:9092\n[consumer]\n"+tc.consumer), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{h.out(), "--config", h.config, "--topic_name", "test"}, tc.args...)
+			if c := h.wait(h.start(strings.NewReader("q\n"), args...)); c != options.ExitOK {
+				t.Fatalf("exit %d\n%s", c, h.stderr)
+			}
+			if n := strings.Count(h.stderr.String(), line); n != tc.want {
+				t.Errorf("%d lines saying %q, want %d:\n%s", n, line, tc.want, h.stderr)
+			}
+		})
+	}
+}
+
+// A second program on an output folder in use stops at once, before it
+// writes anything there, and names the first.
+func TestSecondInstanceOnFolderRefused(t *testing.T) {
+	t.Parallel()
+	first := newHarness(t, cleanStop)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	code1 := first.start(pr, first.out(), "--config", first.config, "--topic_name", "test")
+	first.waitStarted()
+
+	second := newHarness(t, cleanStop)
+	code2 := second.start(strings.NewReader("q\n"), first.out(), "--config", second.config, "--topic_name", "test", "--consumer_group_id", "other")
+	if c := second.wait(code2); c != options.ExitFailure {
+		t.Errorf("second instance: exit %d, want %d", c, options.ExitFailure)
+	}
+	want := fmt.Sprintf("DataFileDownloadDirectory: error: another DataFileDownloadDirectory (pid %d, started ", os.Getpid())
+	if errOut := second.stderr.String(); !strings.Contains(errOut, want) || !strings.Contains(errOut, ") is using "+first.out()) {
+		t.Errorf("stderr lacks %q ... is using %s:\n%s", want, first.out(), errOut)
+	}
+	if second.created {
+		t.Error("the second downloader was created")
+	}
+
+	first.sigs <- syscall.SIGTERM
+	if c := first.wait(code1); c != options.ExitOK {
+		t.Fatalf("first instance: exit %d", c)
+	}
+	// The folder is free again.
+	third := newHarness(t, cleanStop)
+	if c := third.wait(third.start(strings.NewReader("q\n"), first.out(), "--config", third.config, "--topic_name", "test")); c != options.ExitOK {
+		t.Errorf("after the first stopped: exit %d\n%s", c, third.stderr)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
@@ -81,39 +82,6 @@ func (f *fakeStatus) status() download.Status {
 	return download.Status{MessagesRead: n * 3, MessagesProcessed: n * 2, BytesRead: n * 300, BytesProcessed: n * 200}
 }
 
-// consume reads a topic from the start until done says it has enough or
-// the timeout passes.
-func consume(t *testing.T, topic string, timeout time.Duration, done func([]*kafka.Message) bool) []*kafka.Message {
-	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": kafkatest.Bootstrap(), "group.id": fmt.Sprintf("telemetry-test-%s-%d", topic, time.Now().UnixNano()), "enable.auto.commit": false,
-		"auto.offset.reset": "earliest", "go.logs.channel.enable": true, "log_level": 3,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range c.Logs() {
-		}
-	}()
-	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*kafka.Message
-	deadline := time.Now().Add(timeout)
-	for !done(msgs) {
-		if time.Now().After(deadline) {
-			t.Fatalf("topic %s: timed out after %v with %d messages", topic, timeout, len(msgs))
-		}
-		m, err := c.ReadMessage(200 * time.Millisecond)
-		if err == nil {
-			msgs = append(msgs, m)
-		}
-	}
-	return msgs
-}
-
 type heartbeat struct {
 	Timestamp         string `json:"timestamp"`
 	MessagesRead      int64  `json:"n_messages_read"`
@@ -170,13 +138,13 @@ func TestHeartbeatsAndLogs(t *testing.T) {
 		defer close(done)
 		tel.Run(ctx)
 	}()
-	hbs := consume(t, hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 3 })
+	hbs := kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 3 })
 	log.Info("last line")
 	cancel()
 	<-done
 
 	final := CountsOf(download.Status{MessagesRead: st.n.Load() * 3, MessagesProcessed: st.n.Load() * 2, BytesRead: st.n.Load() * 300, BytesProcessed: st.n.Load() * 200})
-	hbs = consume(t, hbTopic, 10*time.Second, func(m []*kafka.Message) bool {
+	hbs = kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 10*time.Second, func(m []*kafka.Message) bool {
 		return len(m) > 0 && checkHeartbeats(t, m, "lab-pc") == final
 	})
 	if sum := checkHeartbeats(t, hbs, "lab-pc"); sum != final {
@@ -184,7 +152,7 @@ func TestHeartbeatsAndLogs(t *testing.T) {
 	}
 
 	var lines []string
-	consume(t, logTopic, 10*time.Second, func(msgs []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), logTopic, 10*time.Second, func(msgs []*kafka.Message) bool {
 		lines = nil
 		for _, m := range msgs {
 			if string(m.Key) != "lab-pc_log" {
@@ -213,7 +181,7 @@ func TestHeartbeatsThroughSASL(t *testing.T) {
 	kafkatest.Require(t)
 	sasl := kafkatest.BootstrapSASL()
 	if sasl == "" {
-		t.Skip("no SASL listener: $KAFKA_BOOTSTRAP is set without $KAFKA_BOOTSTRAP_SASL")
+		testkit.Need(t, "no SASL listener: $KAFKA_BOOTSTRAP is set without $KAFKA_BOOTSTRAP_SASL")
 	}
 	hbTopic := topic(t, "hb")
 	log, _ := newLogger(nil)
@@ -233,7 +201,7 @@ func TestHeartbeatsThroughSASL(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // one heartbeat at start, one at shutdown
 	tel.Run(ctx)
-	msgs := consume(t, hbTopic, 10*time.Second, func(m []*kafka.Message) bool { return len(m) >= 2 })
+	msgs := kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 10*time.Second, func(m []*kafka.Message) bool { return len(m) >= 2 })
 	if sum := checkHeartbeats(t, msgs, "p"); sum.MessagesRead != st.n.Load()*3 {
 		t.Fatalf("heartbeats add up to %+v after %d snapshots", sum, st.n.Load())
 	}
@@ -302,7 +270,7 @@ func TestLogBrokerOutage(t *testing.T) {
 	kafkatest.Require(t)
 	b := kafkatest.SharedBroker()
 	if b == nil {
-		t.Skip("cannot stop the broker of $KAFKA_BOOTSTRAP")
+		testkit.Need(t, "cannot stop the broker of $KAFKA_BOOTSTRAP")
 	}
 	logTopic := topic(t, "log")
 	buf := NewLogBuffer(10, &logrus.TextFormatter{DisableTimestamp: true})
@@ -332,7 +300,7 @@ func TestLogBrokerOutage(t *testing.T) {
 	}()
 	// Delivered while the broker is up.
 	log.Info("before the outage")
-	consume(t, logTopic, 10*time.Second, func(m []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), logTopic, 10*time.Second, func(m []*kafka.Message) bool {
 		return strings.Contains(strings.Join(linesOf(t, m), "\n"), "before the outage")
 	})
 
@@ -363,7 +331,7 @@ func TestLogBrokerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lines []string
-	consume(t, logTopic, 20*time.Second, func(m []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), logTopic, 20*time.Second, func(m []*kafka.Message) bool {
 		lines = linesOf(t, m)
 		return strings.Contains(strings.Join(lines, "\n"), "during the outage 49")
 	})

@@ -24,6 +24,7 @@ import (
 
 	"github.com/openmsi/datafiledownloaddirectory/config"
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/internal/plural"
 	"github.com/openmsi/datafiledownloaddirectory/internal/ratelimit"
 )
 
@@ -303,30 +304,29 @@ func (s *sender) drainEvents() {
 	}
 }
 
-// drainLogs routes librdkafka's log lines through logrus, never raw
-// stderr. Warnings are rate-limited per kind; the rest is debug.
+// drainLogs routes librdkafka's log lines to the log file at debug level,
+// never to the terminal or raw stderr: the delivery failures and error
+// events say what matters in the program's words. Its warnings about the
+// settings (CONFWARN) are shown, rate-limited.
 func (s *sender) drainLogs() {
 	defer close(s.logs)
 	for ev := range s.logCh {
 		msg := redact(ev.Message, s.secret)
 		entry := s.log.WithFields(logrus.Fields{"client": ev.Name, "tag": ev.Tag})
-		// FAIL lines repeat what the error events already report.
-		if ev.Level > 4 || ev.Tag == "FAIL" {
-			entry.Debug(msg)
-			continue
+		if ev.Tag == "CONFWARN" && ev.Level <= 4 {
+			if _, ok := s.noise.Allow("librdkafka " + ev.Tag); ok {
+				entry.Warn("librdkafka: " + msg)
+				continue
+			}
 		}
-		if _, ok := s.noise.Allow("librdkafka " + ev.Tag); ok {
-			entry.Warn("librdkafka: " + msg)
-		} else {
-			entry.Debug(msg)
-		}
+		entry.Debug("librdkafka: " + msg)
 	}
 }
 
 func (s *sender) flush(deadline time.Time) {
 	if left := time.Until(deadline); left > 0 {
 		if n := s.p.Flush(int(left.Milliseconds())); n > 0 {
-			s.log.Warnf("%d %s message(s) to the %s topic not delivered at shutdown", n, s.what, s.dest.Topic)
+			s.log.Warnf("%s to the %s topic not delivered at shutdown", plural.Count(n, s.what+" message", s.what+" messages"), s.dest.Topic)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
@@ -52,7 +53,7 @@ func TestAuthenticatedBrokersE2E(t *testing.T) {
 	} {
 		t.Run(listener.protocol, func(t *testing.T) {
 			if listener.bootstrap == "" {
-				t.Skipf("the broker has no %s listener", listener.protocol)
+				testkit.Need(t, "the broker has no "+listener.protocol+" listener")
 			}
 			topic, _ := setup(t, 2)
 			hbTopic, logTopic := extraTopic(t, "hb"), extraTopic(t, "log")
@@ -72,10 +73,10 @@ func TestAuthenticatedBrokersE2E(t *testing.T) {
 			waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "auth", "a.dat"), data) })
 			io.WriteString(p.stdin, "check\n")
 			waitFor(t, "the check output", 10*time.Second, func() bool {
-				return strings.Contains(p.Output(), "1 files completely reconstructed so far")
+				return strings.Contains(p.Output(), "1 file completely reconstructed so far")
 			})
 			// Heartbeats went through the authenticated listener.
-			readTopic(t, hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 2 })
+			kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 2 })
 			io.WriteString(p.stdin, "quit\n")
 			if code := p.wait(t, 30*time.Second); code != 0 {
 				t.Fatalf("exit code %d", code)
@@ -92,7 +93,7 @@ func TestAuthenticatedBrokersE2E(t *testing.T) {
 			}
 			for _, tp := range []string{hbTopic, logTopic} {
 				var all []string
-				readTopic(t, tp, 15*time.Second, func(m []*kafka.Message) bool {
+				kafkatest.ReadTopic(t, kafkatest.Bootstrap(), tp, 15*time.Second, func(m []*kafka.Message) bool {
 					all = all[:0]
 					for _, msg := range m {
 						all = append(all, string(msg.Key)+" "+string(msg.Value))
@@ -118,7 +119,7 @@ func TestAuthenticatedBrokersE2E(t *testing.T) {
 func TestWrongPasswordE2E(t *testing.T) {
 	kafkatest.Require(t)
 	if kafkatest.BootstrapSASL() == "" {
-		t.Skip("the broker has no SASL listener")
+		testkit.Need(t, "the broker has no SASL listener")
 	}
 	const wrong = "not-alices-password-93"
 	t.Setenv("E2E_KAFKA_USER", "alice")

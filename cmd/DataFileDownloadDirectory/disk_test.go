@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // mountTmpfs mounts a tmpfs of the given size (as mount(8) reads it) for
@@ -30,14 +32,14 @@ import (
 func mountTmpfs(t *testing.T, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root; the fault-injection unit tests in download/faults_test.go cover the same errors")
+		testkit.Need(t, "mounting a small tmpfs needs root (the fault-injection unit tests cover the same errors)")
 	}
 	dir := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0755", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s); the fault-injection unit tests in download/faults_test.go cover the same errors", err, strings.TrimSpace(string(out)))
+		testkit.Need(t, fmt.Sprintf("cannot mount a tmpfs here (%v: %s); the fault-injection unit tests cover the same errors", err, strings.TrimSpace(string(out))))
 	}
 	t.Cleanup(func() {
 		// Lazy, so that a program still holding files there cannot keep
@@ -196,38 +198,14 @@ func TestReadOnlyFolder(t *testing.T) {
 // to. Root may write anywhere, so the program runs as the user nobody.
 func TestPermissionDenied(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the program as another user")
+		testkit.Need(t, "running the program as another user needs root")
 	}
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Skip("no user nobody:", err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
 	topic, cfg := setup(t, 4)
-	// Everything nobody needs, in a folder nobody can read.
-	base := filepath.Join(t.TempDir(), "perm")
+	nb := forNobody(t, cfg, "perm")
+	uid, gid, base, bin, userCfg := nb.uid, nb.gid, nb.base, nb.bin, nb.cfg
 	out := filepath.Join(base, "out")
 	locked := filepath.Join(out, "locked")
-	for _, d := range []string{base, out, locked} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for d := base; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{out, locked} {
-		if err := os.Chown(d, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(base, "DataFileDownloadDirectory")
-	copyFile(t, binary(t), bin, 0o755)
-	userCfg := filepath.Join(base, "lab.config")
-	copyFile(t, cfg, userCfg, 0o644)
+	nb.own(t, out, locked)
 
 	files, msgs := someFiles(800, "locked", 4, 600_000)
 	stopWatch, watchErr := watch(out, files)
@@ -257,6 +235,55 @@ func TestPermissionDenied(t *testing.T) {
 		if strings.Contains(line, "permission denied") {
 			t.Logf("reported: %s", line)
 			break
+		}
+	}
+}
+
+// nobodyKit is what the program needs to run as the user nobody: a
+// folder nobody may enter (base), the program and the config file in it.
+type nobodyKit struct {
+	uid, gid       int
+	base, bin, cfg string
+}
+
+// forNobody prepares a nobodyKit in a new folder named name, with a copy of
+// config cfg; it needs root.
+func forNobody(t *testing.T, cfg, name string) nobodyKit {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testkit.Need(t, "running the program as another user needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		testkit.Need(t, "no user nobody: "+err.Error())
+	}
+	k := nobodyKit{base: filepath.Join(t.TempDir(), name)}
+	k.uid, _ = strconv.Atoi(nobody.Uid)
+	k.gid, _ = strconv.Atoi(nobody.Gid)
+	if err := os.MkdirAll(k.base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d := k.base; d != filepath.Clean(os.TempDir()) && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.bin = filepath.Join(k.base, "DataFileDownloadDirectory")
+	copyFile(t, binary(t), k.bin, 0o755)
+	k.cfg = filepath.Join(k.base, "lab.config")
+	copyFile(t, cfg, k.cfg, 0o644)
+	return k
+}
+
+// own makes the folders, in order, and gives them to nobody.
+func (k nobodyKit) own(t *testing.T, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, k.uid, k.gid); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // TestInteropWithOpenMSIStreamUploaders uploads a folder with the real
@@ -25,7 +26,7 @@ func TestInteropWithOpenMSIStreamUploaders(t *testing.T) {
 		if runtime.GOOS == "windows" {
 			t.Skip("runs the Python OpenMSIStream, which the tests set up on Linux only (make test runs this there)")
 		}
-		t.Skip("DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
+		testkit.Need(t, "DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
 	}
 	topic, _ := setup(t, 4)
 	cfg, err := filepath.Abs("../../test/python/local_broker.config")

@@ -121,12 +121,16 @@ func TestServiceUnderSupervisor(t *testing.T) {
 // RestartPreventExitStatus=2 relies on: a config error must not make
 // systemd restart the service in a loop.
 func TestServiceBadConfigExits2(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad.config")
 	if err := os.WriteFile(bad, []byte("[broker]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, false, "run", t.TempDir(), "--config", bad, "--service_name", "e2esvc", "--logger_file_path", filepath.Join(t.TempDir(), "x.log"))
+	p := start(t, false, "run", t.TempDir(), "--config", bad, "--topic_name", "t", "--service_name", "e2esvc", "--logger_file_path", filepath.Join(t.TempDir(), "x.log"))
 	if code := p.wait(t, 30*time.Second); code != 2 {
 		t.Fatalf("exit %d for a config without bootstrap.servers, want 2\n%s", code, p.Output())
+	}
+	if !strings.Contains(p.Output(), "bootstrap.servers") {
+		t.Errorf("exit 2 for another reason than the config:\n%s", p.Output())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
@@ -44,36 +45,6 @@ func appendConfig(t *testing.T, path, text string) {
 	if _, err := io.WriteString(f, text); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// readTopic reads a topic from its start until enough says so.
-func readTopic(t *testing.T, topic string, timeout time.Duration, enough func([]*kafka.Message) bool) []*kafka.Message {
-	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": kafkatest.Bootstrap(), "group.id": fmt.Sprintf("reader-%d", time.Now().UnixNano()),
-		"auto.offset.reset": "earliest", "enable.auto.commit": false, "go.logs.channel.enable": true, "log_level": 3,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range c.Logs() {
-		}
-	}()
-	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*kafka.Message
-	for deadline := time.Now().Add(timeout); !enough(msgs); {
-		if time.Now().After(deadline) {
-			t.Fatalf("topic %s: only %d messages after %v", topic, len(msgs), timeout)
-		}
-		if m, err := c.ReadMessage(200 * time.Millisecond); err == nil {
-			msgs = append(msgs, m)
-		}
-	}
-	return msgs
 }
 
 type heartbeatTotals struct{ read, processed, bytesRead, bytesProcessed int64 }
@@ -140,7 +111,7 @@ func TestHeartbeatsAndLogsE2E(t *testing.T) {
 	topic, cfg := setup(t, 2)
 	sasl := kafkatest.BootstrapSASL()
 	if sasl == "" {
-		t.Skip("no SASL listener: $KAFKA_BOOTSTRAP is set without $KAFKA_BOOTSTRAP_SASL")
+		testkit.Need(t, "no SASL listener: $KAFKA_BOOTSTRAP is set without $KAFKA_BOOTSTRAP_SASL")
 	}
 	hbTopic, logTopic := extraTopic(t, "hb"), extraTopic(t, "log")
 	// Heartbeats go through another listener with its own authentication,
@@ -156,7 +127,7 @@ func TestHeartbeatsAndLogsE2E(t *testing.T) {
 		"--log_topic_name", logTopic, "--log_interval_secs", "1")
 	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "hb", "a.dat"), data) })
 	// A few periodic heartbeats, not only the first and the last.
-	readTopic(t, hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 3 })
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool { return len(m) >= 3 })
 	io.WriteString(p.stdin, "quit\n")
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
@@ -178,7 +149,7 @@ func TestHeartbeatsAndLogsE2E(t *testing.T) {
 	want := heartbeatTotals{read, processed, int64(len(data)), int64(len(data))}
 
 	var got heartbeatTotals
-	readTopic(t, hbTopic, 15*time.Second, func(m []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool {
 		got = sumHeartbeats(t, m, "lab-pc-7_heartbeat")
 		return got == want
 	})
@@ -191,7 +162,7 @@ func TestHeartbeatsAndLogsE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lines []string
-	readTopic(t, logTopic, 15*time.Second, func(m []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), logTopic, 15*time.Second, func(m []*kafka.Message) bool {
 		lines = logLines(t, m, host+"_log")
 		return len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "File reconstructor writing to "+out+" shut down")
 	})
@@ -246,7 +217,7 @@ func TestTelemetryBrokerDownE2E(t *testing.T) {
 	}
 	// The heartbeats, on the working broker, are not held up.
 	host, _ := os.Hostname()
-	readTopic(t, hbTopic, 15*time.Second, func(m []*kafka.Message) bool {
+	kafkatest.ReadTopic(t, kafkatest.Bootstrap(), hbTopic, 15*time.Second, func(m []*kafka.Message) bool {
 		return sumHeartbeats(t, m, host+"_heartbeat").processed == 4
 	})
 }

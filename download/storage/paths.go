@@ -70,8 +70,12 @@ func ChunkPaths(subdir, filename, appendStr string, windows bool) (Paths, error)
 	}
 	// "C:" means a drive on Windows, and a folder named "C:" elsewhere:
 	// refused everywhere, so that a topic gives the same tree on every OS.
-	if driveLetter.MatchString(top) {
-		return Paths{}, fmt.Errorf("path %q begins with a drive letter", path.Join(subdir, filename))
+	topDest := top
+	if len(parts) == 0 {
+		topDest = destName // filename_append may make "A" into "A:"
+	}
+	if driveLetter.MatchString(top) || driveLetter.MatchString(topDest) {
+		return Paths{}, fmt.Errorf("path %q begins with a drive letter", path.Join(subdir, destName))
 	}
 	if r := reservedFolder(top, windows); r != "" {
 		return Paths{}, fmt.Errorf("path would write into the reserved folder %s", r)

@@ -94,6 +94,7 @@ func TestChunkPaths(t *testing.T) {
 		{"", "D:data.txt", "", false, "", ""},
 		{"ok/C:", "f", "", false, "ok/C:/f", "ok/C:/f"}, // not at the start: a plain name there
 		{"", "CD:x", "", false, "CD:x", "CD:x"},
+		{"", "A", ":", false, "", ""}, // filename_append makes a drive (found by FuzzChunkPaths)
 		// Reserved folders by their Windows 8.3 short names, on Windows.
 		{"HASH_M~1", "f", "", true, "", ""},
 		{"hash_m~2", "f", "", true, "", ""},

@@ -7,6 +7,7 @@ package installertest
 
 import (
 	"errors"
+	"os"
 	"strings"
 
 	"github.com/openmsi/datafiledownloaddirectory/installer"
@@ -37,14 +38,18 @@ func (f *Systemctl) Run(args ...string) (string, error) {
 }
 
 // NewSystemd returns a systemd backend rooted at root, as root, with
-// systemd running and every user existing, driven by the returned fake.
+// systemd running and every user existing as the user running the test
+// (so that it may use the test's files), driven by the returned fake.
 func NewSystemd(root string) (*installer.Systemd, *Systemctl) {
 	f := &Systemctl{Active: map[string]bool{}}
 	return &installer.Systemd{
-		Root:       root,
-		Systemctl:  f.Run,
-		Booted:     func() bool { return true },
-		Euid:       func() int { return 0 },
-		LookupUser: func(string) error { return nil },
+		Root:      root,
+		Systemctl: f.Run,
+		Booted:    func() bool { return true },
+		Euid:      func() int { return 0 },
+		LookupUser: func(name string) (*installer.Account, error) {
+			return &installer.Account{Name: name, UID: os.Getuid(), GIDs: []int{os.Getgid()}}, nil
+		},
+		CreateUser: func(name string) error { return errors.New("the test did not expect user " + name + " to be created") },
 	}, f
 }

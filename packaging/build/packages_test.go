@@ -24,6 +24,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // The packages are built once, signed with a throwaway certificate, and
@@ -42,7 +44,7 @@ func buildForTest(t *testing.T) *builtPackages {
 	t.Helper()
 	linux, windows := os.Getenv("DFDD_BINARY"), os.Getenv("DFDD_WINDOWS_EXE")
 	if linux == "" || windows == "" {
-		t.Skip("set DFDD_BINARY and DFDD_WINDOWS_EXE to the programs built by make (make test does)")
+		testkit.Need(t, "DFDD_BINARY and DFDD_WINDOWS_EXE are not set to the programs built by make (make test sets them)")
 	}
 	version := os.Getenv("DFDD_VERSION")
 	if version == "" {
@@ -601,10 +603,10 @@ const (
 
 func (p *builtPackages) testInstallAndPurge(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("installing the .deb needs root")
+		testkit.Need(t, "installing the .deb needs root")
 	}
 	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("not a Debian system: no dpkg")
+		testkit.Need(t, "not a Debian system: no dpkg")
 	}
 	claimSystem(t)
 

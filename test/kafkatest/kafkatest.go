@@ -6,7 +6,7 @@
 //
 // A test package calls Shared from TestMain. Tests that need the broker
 // call Require first: without a broker they are skipped with the reason,
-// or fail when $DFDD_REQUIRE_BROKER=1 (as `make test` sets it). With
+// or fail under DFDD_REQUIRE_ALL=1 (as `make test` sets it). With
 // $KAFKA_BOOTSTRAP set, the tests use that broker and start none.
 package kafkatest
 
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // Broker is one broker process run by broker.sh in its own folder.
@@ -135,28 +137,9 @@ var (
 	rootErr  error
 )
 
-// repoRoot is the module root, found from the working directory, which go
-// test sets to the package's folder.
+// repoRoot is the module root, found once.
 func repoRoot() (string, error) {
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				rootErr = errors.New("kafkatest: no go.mod above the working directory")
-				return
-			}
-			dir = parent
-		}
-	})
+	rootOnce.Do(func() { rootDir, rootErr = testkit.FindRepoRoot() })
 	return rootDir, rootErr
 }
 

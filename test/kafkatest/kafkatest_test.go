@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(Shared(m)) }
@@ -278,7 +280,7 @@ func TestKillRestart(t *testing.T) {
 func TestSASLListener(t *testing.T) {
 	Require(t)
 	if BootstrapSASL() == "" {
-		t.Skip("the broker has no SASL listener (KAFKA_BOOTSTRAP without KAFKA_BOOTSTRAP_SASL)")
+		testkit.Need(t, "the broker has no SASL listener (KAFKA_BOOTSTRAP without KAFKA_BOOTSTRAP_SASL)")
 	}
 	client := func(password string) *kafka.Producer {
 		p, err := kafka.NewProducer(Quiet(&kafka.ConfigMap{
@@ -317,7 +319,7 @@ func TestSASLListener(t *testing.T) {
 func TestSSLListener(t *testing.T) {
 	Require(t)
 	if BootstrapSSL() == "" {
-		t.Skip("the broker has no SASL_SSL listener (KAFKA_BOOTSTRAP without KAFKA_BOOTSTRAP_SSL)")
+		testkit.Need(t, "the broker has no SASL_SSL listener (KAFKA_BOOTSTRAP without KAFKA_BOOTSTRAP_SSL)")
 	}
 	client := func(ca string) *kafka.Producer {
 		cm := kafka.ConfigMap{

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 var (
@@ -31,7 +33,7 @@ var (
 // folder, which it removes afterwards unless a test failed (then the
 // broker's logs are kept and their path printed). If the broker cannot be
 // started, tests that call Require are skipped, or with
-// $DFDD_REQUIRE_BROKER=1 fail, and the package fails as a whole.
+// DFDD_REQUIRE_ALL=1 fail, and the package fails as a whole.
 func Shared(m *testing.M) int {
 	if bs := os.Getenv("KAFKA_BOOTSTRAP"); bs != "" {
 		bootstrap, bootstrapSASL = bs, os.Getenv("KAFKA_BOOTSTRAP_SASL")
@@ -47,7 +49,7 @@ func Shared(m *testing.M) int {
 	}
 	code := runShared(m)
 	if sharedErr != nil && required() {
-		fmt.Fprintf(os.Stderr, "kafkatest: DFDD_REQUIRE_BROKER=1 but no broker: %v\n", sharedErr)
+		fmt.Fprintf(os.Stderr, "kafkatest: DFDD_REQUIRE_ALL=1 but no broker: %v\n", sharedErr)
 		return 1
 	}
 	return code
@@ -113,10 +115,14 @@ func fuzzing() bool {
 	return f != nil && f.Value.String() != ""
 }
 
-func required() bool { return os.Getenv("DFDD_REQUIRE_BROKER") == "1" }
+// required says whether a missing broker fails a test instead of skipping
+// it: under DFDD_REQUIRE_ALL=1 (make test), or DFDD_REQUIRE_BROKER=1.
+func required() bool {
+	return os.Getenv(testkit.RequireAllEnv) == "1" || os.Getenv("DFDD_REQUIRE_BROKER") == "1"
+}
 
 // Require skips a test that needs the shared broker when there is none, or
-// fails it when $DFDD_REQUIRE_BROKER=1.
+// fails it under DFDD_REQUIRE_ALL=1 or DFDD_REQUIRE_BROKER=1.
 func Require(t testing.TB) {
 	t.Helper()
 	if bootstrap != "" {
@@ -135,7 +141,7 @@ func Require(t testing.TB) {
 // StartTest starts a broker of the test's own, in t.TempDir(), stopped at
 // the end of the test: for tests that stop, kill or restart it and so
 // must not share it. Like Require, it skips the test when no broker can be
-// started, or fails it when $DFDD_REQUIRE_BROKER=1.
+// started, or fails it under DFDD_REQUIRE_ALL=1 or DFDD_REQUIRE_BROKER=1.
 func StartTest(t testing.TB) *Broker {
 	t.Helper()
 	if runtime.GOOS == "windows" {

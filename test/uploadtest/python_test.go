@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
+	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 )
 
 // pythonVenv is the virtual environment with the real OpenMSIStream that
@@ -22,7 +23,7 @@ func pythonVenv(t *testing.T) string {
 		if runtime.GOOS == "windows" {
 			t.Skip("runs the Python OpenMSIStream, which the tests set up on Linux only (make test runs this there)")
 		}
-		t.Skip("DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
+		testkit.Need(t, "DFDD_PYTHON_VENV is not set: run through `make test`, which installs the real OpenMSIStream")
 	}
 	if _, err := os.Stat(filepath.Join(venv, "bin", "python")); err != nil {
 		t.Fatalf("DFDD_PYTHON_VENV=%s has no Python: %v", venv, err)

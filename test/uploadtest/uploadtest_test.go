@@ -59,20 +59,7 @@ type golden struct {
 // than a relative path, so this package can move without breaking it.
 func loadGolden(t *testing.T) *golden {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
+	dir := testkit.RepoRoot(t)
 	g := &golden{dir: filepath.Join(dir, "download", "testdata", "golden")}
 	raw, err := os.ReadFile(filepath.Join(g.dir, "manifest.json"))
 	if err != nil {

@@ -24,14 +24,14 @@ type fencedError struct{ err kafka.Error }
 func (e *fencedError) Error() string { return e.err.Error() }
 func (e *fencedError) Unwrap() error { return e.err }
 
-// fatal records a consumer's fatal error and explains it.
-func (c *consumer) fatal(e kafka.Error) error {
-	c.failed = true
-	if e.Code() == kafka.ErrFencedInstanceID && c.d.members.instanceIDs != nil {
+// clientFailed explains a consumer's fatal client error. A fenced static
+// member is left to runConsumer, which may replace it.
+func (d *Downloader) clientFailed(_ int, e kafka.Error) error {
+	if e.Code() == kafka.ErrFencedInstanceID && d.members.instanceIDs != nil {
 		return &fencedError{e}
 	}
-	c.d.fatalSeen.Store(true)
-	return c.d.members.fatal(e)
+	d.fatalSeen.Store(true)
+	return d.members.fatal(e)
 }
 
 // fencedAfterOutage is how long after a broker outage a fenced consumer
@@ -49,11 +49,24 @@ const fencedAfterOutage = 2 * time.Minute
 func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kafka.LogEvent) error {
 	for {
 		err := c.run(ctx)
+		d.closeConsumer(c)
 		var fenced *fencedError
-		if !errors.As(err, &fenced) || ctx.Err() != nil {
+		if !errors.As(err, &fenced) {
 			return err
 		}
 		troubled := d.sessionLost[c.index].Load() || d.outage.recent(fencedAfterOutage)
+		if ctx.Err() != nil {
+			// Stopping anyway (closing a fenced client can take seconds,
+			// and a stop request may come meanwhile): a fence that trouble
+			// explains is no failure, since nothing past the last barrier
+			// was committed; another process holding the id still is.
+			if troubled {
+				c.log.Debugf("fenced while stopping after broker trouble: %v", fenced.err)
+				return nil
+			}
+			d.fatalSeen.Store(true)
+			return d.members.fatal(fenced.err)
+		}
 		if !d.members.mayReplaceFenced(c.index, troubled) {
 			d.fatalSeen.Store(true)
 			return d.members.fatal(fenced.err)
