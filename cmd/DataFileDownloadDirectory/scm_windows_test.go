@@ -104,7 +104,7 @@ func TestWindowsServiceLifecycle(t *testing.T) {
 	var status string
 	waitFor(t, "status to show the file", 30*time.Second, func() bool {
 		_, status = verb(t, "status", "--service_name", name)
-		return strings.Contains(status, "1 files completely reconstructed")
+		return strings.Contains(status, "1 file completely reconstructed")
 	})
 	if !strings.Contains(status, "Service "+name+" is installed and running") {
 		t.Errorf("status:\n%s", status)
