@@ -307,7 +307,10 @@ func TestKillAndRestart(t *testing.T) {
 		Logf:       t.Logf,
 	}
 	if testing.Short() {
-		o.TotalBytes, o.MinKills = 64<<20, 4
+		// A slower stream, so that it still runs when the kills come: at
+		// full rate 64 MiB are uploaded before a slow start (the Windows
+		// run, under wine) has joined the group, and no kill lands mid-file.
+		o.TotalBytes, o.MinKills, o.Rate = 64<<20, 4, 6<<20
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
