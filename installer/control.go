@@ -113,10 +113,10 @@ func reinstall(c *controller) error {
 	if err != nil {
 		return err
 	}
-	if err := c.b.Install(*def); err != nil {
+	if err := install(c.b, *def, c.out); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "Installed service %s again with: %s\n", c.name, strings.Join(options.QuoteAll(def.InstallArgs), " "))
+	fmt.Fprintf(c.out, "Installed service %s again with: %s\n", c.name, commandLine(def.InstallArgs))
 	tellAccount(c.out, def)
 	tellCaptured(c.out, def, "were captured")
 	return nil

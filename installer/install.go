@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -40,7 +39,7 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 		tellCaptured(stdout, def, "would be captured")
 		return options.ExitOK
 	}
-	if err := b.Install(*def); err != nil {
+	if err := install(b, *def, stdout); err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", about.Name, err)
 		return options.ExitFailure
 	}
@@ -51,35 +50,12 @@ func installVerb(args []string, stdout, stderr io.Writer, e Env) int {
 	return options.ExitOK
 }
 
-// tellAccount says which account a Linux service runs as, and warns about
-// root.
-func tellAccount(w io.Writer, d *Definition) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	user := serviceUser(*d)
-	if user == "root" {
-		fmt.Fprintf(w, "WARNING: the service runs as root (--service_user root). The unit still keeps it from most of the system, "+
-			"but root may write every folder it can see; without --service_user it runs as the system user %s, which may write only its output and log folders.\n", SystemUser)
-		return
-	}
-	writes := d.OutputDir
-	if d.LogDir != "" {
-		writes += " and " + d.LogDir
-	}
-	fmt.Fprintf(w, "It runs as the user %s, sandboxed by systemd: it may write only %s (and its log).\n", user, writes)
-}
-
 func tellCaptured(w io.Writer, d *Definition, verb string) {
 	names := d.EnvNames()
 	if len(names) == 0 {
 		return
 	}
-	where := "the service's environment, readable by administrators only"
-	if runtime.GOOS != "windows" {
-		where = "a file only root can read (" + filepath.Join(StateDir, d.Name+".env") + ")"
-	}
-	fmt.Fprintf(w, "The Environment variables the config file refers to %s into %s: %s\n", verb, where, strings.Join(names, ", "))
+	fmt.Fprintf(w, "The Environment variables the config file refers to %s into %s: %s\n", verb, secretsPlace(d.Name), strings.Join(names, ", "))
 }
 
 // definition checks an install command line as console mode would check it

@@ -9,6 +9,7 @@ package installer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -83,6 +84,25 @@ var (
 	ErrNotInstalled     = errors.New("not installed")
 )
 
+// Incomplete is what Install returns when the service is installed and
+// runs, but the service manager refused settings it does not support
+// (wine's, delayed start): the verbs print it as one warning and go on.
+type Incomplete struct{ Warning string }
+
+func (e *Incomplete) Error() string { return e.Warning }
+
+// install installs d with b, and prints the warning of an Incomplete
+// install to w instead of failing.
+func install(b Backend, d Definition, w io.Writer) error {
+	err := b.Install(d)
+	var inc *Incomplete
+	if errors.As(err, &inc) {
+		fmt.Fprintf(w, "WARNING: %s\n", inc.Warning)
+		return nil
+	}
+	return err
+}
+
 // Backend is one operating system's service manager.
 type Backend interface {
 	// Render returns the service definition as the system will see it,
@@ -91,6 +111,8 @@ type Backend interface {
 	// CheckInstall says why Install would fail before anything changes:
 	// missing privileges, no service manager.
 	CheckInstall() error
+	// Install registers the service; an *Incomplete error means that it
+	// is registered without some optional settings.
 	Install(d Definition) error
 	Uninstall(name string) error
 	Start(name string) error
@@ -122,4 +144,15 @@ func checkEnv(env map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// oneLine folds a description into one line, as service managers show it.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// savedInstall is what is kept of d for reinstall: everything but the
+// secrets, which live only where the service manager keeps its
+// environment (the systemd environment file, the service's registry key).
+func savedInstall(d Definition) Definition {
+	d.Env = nil
+	return d
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/console"
@@ -41,7 +40,7 @@ func statusVerb(args []string, stdout, stderr io.Writer, e Env) int {
 		fmt.Fprintf(stderr, "%s: error: %v\n", about.Name, err)
 		return options.ExitFailure
 	}
-	fmt.Fprintf(stdout, "It runs: %s\n", strings.Join(options.QuoteAll(append([]string{saved.Executable}, saved.Args...)), " "))
+	fmt.Fprintf(stdout, "It runs: %s\n", commandLine(append([]string{saved.Executable}, saved.Args...)))
 	if _, err := os.Stat(saved.Executable); err != nil {
 		fmt.Fprintf(stdout, "WARNING: %s no longer exists (moved or removed since the install): run \"%s reinstall --service_name %s\" with the program where it is now.\n", saved.Executable, about.Name, name)
 	}

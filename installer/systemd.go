@@ -1,3 +1,5 @@
+//go:build !windows
+
 package installer
 
 import (
@@ -5,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/openmsi/datafiledownloaddirectory/options"
 	dfservice "github.com/openmsi/datafiledownloaddirectory/service"
 )
 
@@ -73,6 +77,15 @@ func (s *Systemd) UnitPath(name string) string {
 }
 
 // EnvPath is the environment file of service name (mode 0600).
+// commandLine shows a command as the messages of the verbs quote it.
+func commandLine(argv []string) string { return strings.Join(options.QuoteAll(argv), " ") }
+
+// secretsPlace says where install keeps the environment variables a
+// service's config file refers to.
+func secretsPlace(name string) string {
+	return "a file only root can read (" + filepath.Join(StateDir, name+".env") + ")"
+}
+
 func (s *Systemd) EnvPath(name string) string { return s.path(filepath.Join(StateDir, name+".env")) }
 
 // SavedPath is the saved install of service name.
@@ -187,8 +200,6 @@ func quoteUnitWord(w string, dollars bool) string {
 
 func escapeSpecifiers(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 // envFileContent writes variables for systemd's EnvironmentFile: inside
 // double quotes a backslash escapes ", \, $ and `.
 func envFileContent(env map[string]string, names []string) string {
@@ -288,13 +299,6 @@ func (s *Systemd) Install(d Definition) error {
 		return err
 	}
 	return s.systemctl("enable", d.Name+".service")
-}
-
-// savedInstall is what is kept of d: everything but the secrets, which
-// live in the environment file only.
-func savedInstall(d Definition) Definition {
-	d.Env = nil
-	return d
 }
 
 func writeFile(path string, b []byte, mode os.FileMode) error {
@@ -463,4 +467,20 @@ func (s *Systemd) State(name string) (State, string, error) {
 		return Stopped, out, nil
 	}
 	return Stopped, out, fmt.Errorf("systemctl is-active %s.service: %q", name, out)
+}
+
+// tellAccount says which account a Linux service runs as, and warns about
+// root.
+func tellAccount(w io.Writer, d *Definition) {
+	user := serviceUser(*d)
+	if user == "root" {
+		fmt.Fprintf(w, "WARNING: the service runs as root (--service_user root). The unit still keeps it from most of the system, "+
+			"but root may write every folder it can see; without --service_user it runs as the system user %s, which may write only its output and log folders.\n", SystemUser)
+		return
+	}
+	writes := d.OutputDir
+	if d.LogDir != "" {
+		writes += " and " + d.LogDir
+	}
+	fmt.Fprintf(w, "It runs as the user %s, sandboxed by systemd: it may write only %s (and its log).\n", user, writes)
 }

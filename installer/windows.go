@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,6 +41,20 @@ func savedDir() string {
 	}
 	return filepath.Join(pd, "DataFileDownloadDirectory", "services")
 }
+
+// tellAccount has nothing to add on Windows: install names the account
+// only on Linux, where the unit sandboxes it.
+func tellAccount(io.Writer, *Definition) {}
+
+// commandLine shows a command as Windows would parse it (the service's
+// ImagePath, a command typed in cmd.exe): CommandLineToArgvW's quoting,
+// not Go's.
+func commandLine(argv []string) string { return windows.ComposeCommandLine(argv) }
+
+// secretsPlace says where install keeps the environment variables a
+// service's config file refers to: the service's registry key, whose
+// Environment value the service manager passes to the program.
+func secretsPlace(string) string { return "the service's environment, readable by administrators only" }
 
 func savedPath(name string) string { return filepath.Join(savedDir(), name+".json") }
 
@@ -85,24 +100,43 @@ func (w WindowsSCM) Install(d Definition) error {
 	if st, _, _ := w.State(d.Name); st != NotInstalled {
 		return fmt.Errorf("service %s: %w: use \"reinstall\" to install it again with the arguments it was installed with, or \"stop_and_remove\" first to install it with others", d.Name, ErrAlreadyInstalled)
 	}
-	if err := os.MkdirAll(savedDir(), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", savedDir(), err)
-	}
 	saved, err := json.MarshalIndent(savedInstall(d), "", "  ")
 	if err != nil {
 		return err
-	}
-	if err := os.WriteFile(savedPath(d.Name), saved, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", savedPath(d.Name), err)
 	}
 	s, err := kservice.New(noProgram{}, windowsConfig(d))
 	if err != nil {
 		return err
 	}
-	if err := s.Install(); err != nil {
-		return fmt.Errorf("install service %s: %w", d.Name, err)
+	// A failed install leaves nothing behind: no service half set up, no
+	// saved install that reinstall would take for a working one. (The
+	// saved install of an earlier, uninstalled one stays as it was.)
+	fail := func(err error) error {
+		if st, _, _ := w.State(d.Name); st != NotInstalled {
+			if uerr := s.Uninstall(); uerr != nil {
+				return fmt.Errorf("%w; removing the half-installed service failed too: %v", err, uerr)
+			}
+		}
+		return err
 	}
-	return dfservice.ConfigureSelf(d.Name)
+	if err := s.Install(); err != nil {
+		return fail(fmt.Errorf("install service %s: %w", d.Name, err))
+	}
+	unsupported, err := dfservice.ConfigureSelf(d.Name)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.MkdirAll(savedDir(), 0o755); err != nil {
+		return fail(fmt.Errorf("create %s: %w", savedDir(), err))
+	}
+	if err := os.WriteFile(savedPath(d.Name), saved, 0o644); err != nil {
+		os.Remove(savedPath(d.Name))
+		return fail(fmt.Errorf("write %s: %w", savedPath(d.Name), err))
+	}
+	if warning := unsupported.Warning(d.Name); warning != "" {
+		return &Incomplete{Warning: warning}
+	}
+	return nil
 }
 
 func (w WindowsSCM) Saved(name string) (*Saved, error) {

@@ -29,8 +29,10 @@ func windowsConfig(d Definition) *kservice.Config {
 		UserName:    user,
 		EnvVars:     d.Env,
 		Option: kservice.KeyValue{
+			// Delayed start is set by ConfigureSelf, where a service
+			// manager without it (wine's) only costs a warning: asked of
+			// kardianos, it would make CreateService fail altogether.
 			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
 			"OnFailure":              "restart",
 			"OnFailureDelayDuration": dfservice.RestartDelay.String(),
 			"OnFailureResetPeriod":   int(dfservice.FailureResetPeriod / time.Second),

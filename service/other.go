@@ -10,7 +10,7 @@ import (
 
 // ConfigureSelf has nothing to do outside Windows: the systemd unit says
 // how to restart and when to start.
-func ConfigureSelf(string) error { return nil }
+func ConfigureSelf(string) (Unsupported, error) { return nil, nil }
 
 // EventLog returns nothing outside Windows: under systemd the lines written
 // to stdout reach the journal.

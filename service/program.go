@@ -1,14 +1,13 @@
-// Package service runs a long-running job as an operating-system service
-// with github.com/kardianos/service: under the Windows Service Control
-// Manager, under systemd, or under any supervisor that stops it with
-// SIGTERM. The job itself (the downloader) knows nothing of this; it runs
-// until its context is cancelled.
+// Package service runs a long-running job as an operating-system service:
+// under the Windows Service Control Manager (golang.org/x/sys/windows/svc),
+// under systemd or any supervisor that stops it with SIGTERM
+// (github.com/kardianos/service). The job itself (the downloader) knows
+// nothing of this; it runs until its context is cancelled.
 package service
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -128,32 +127,10 @@ type Config struct {
 	Description string
 }
 
-// Run runs p as the service named in cfg until the service manager stops it
-// (SCM stop or shutdown, SIGTERM, SIGINT) or the job ends by itself, and
-// returns the job's error. A job that ends by itself without an error is
-// reported as an error too: a service is meant to run until stopped.
-func Run(cfg Config, p *Program) error {
-	opts := kservice.KeyValue{
-		// POSIX backends call this instead of waiting for a signal only,
-		// which lets a failed job end Run. Windows has its own path below.
-		"RunWait": func() { waitForStop(p) },
+// aloneErr is Run's error for a job that ended without a stop request.
+func aloneErr(p *Program) error {
+	if err := p.Err(); err != nil {
+		return err
 	}
-	s, err := kservice.New(p, &kservice.Config{
-		Name:        cfg.Name,
-		DisplayName: cfg.DisplayName,
-		Description: cfg.Description,
-		Option:      opts,
-	})
-	if err != nil {
-		return fmt.Errorf("service %s: %w", cfg.Name, err)
-	}
-	whenFailedAlone(p)
-	err = s.Run()
-	if p.endedAlone() {
-		if jobErr := p.Err(); jobErr != nil {
-			return jobErr
-		}
-		return errors.New("the download stopped without a stop request")
-	}
-	return err
+	return errors.New("the download stopped without a stop request")
 }

@@ -141,3 +141,25 @@ func TestStatusFile(t *testing.T) {
 		t.Errorf("reports for an unwritable status file: %v", reports)
 	}
 }
+
+// TestStatusFileWhileRead: on Windows a reader holding the status file
+// (the status verb, which reads as Go opens files: without
+// FILE_SHARE_DELETE) makes replacing it fail; the writer waits the moment
+// out instead of reporting the status file unwritable.
+func TestStatusFileWhileRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), StatusFileName)
+	if err := WriteStatusFile(path, StatusReport{Service: "labdl"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { f.Close() })
+	if err := WriteStatusFile(path, StatusReport{Service: "labdl", PID: 7}); err != nil {
+		t.Fatalf("replacing the status file while it was read: %v", err)
+	}
+	if r, err := ReadStatusFile(path); err != nil || r.PID != 7 {
+		t.Fatalf("status file %+v, %v", r, err)
+	}
+}

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
-	kservice "github.com/kardianos/service"
 	"github.com/sirupsen/logrus"
 
 	"github.com/openmsi/datafiledownloaddirectory/console"
@@ -21,18 +21,16 @@ import (
 	"github.com/openmsi/datafiledownloaddirectory/session"
 )
 
-// RunEnv holds what tests replace: the session's Env, whether a person
-// (not a service manager) started the program, and how the job runs under
-// the service manager.
+// RunEnv holds what tests replace: the session's Env and how the job runs
+// under the service manager.
 type RunEnv struct {
-	Session     session.Env
-	Interactive func() bool
-	RunService  func(Config, *Program) error
+	Session    session.Env
+	RunService func(Config, *Program) error
 }
 
 // RealRunEnv is the process's own RunEnv.
 func RealRunEnv() RunEnv {
-	return RunEnv{Session: session.RealEnv(), Interactive: kservice.Interactive, RunService: Run}
+	return RunEnv{Session: session.RealEnv(), RunService: Run}
 }
 
 // Description is a service's description in the service manager.
@@ -56,9 +54,10 @@ func defaultLogPath(name string) string {
 // RunVerb is what a service manager runs (the run verb; args are the ones
 // after it): the download without a console, stopped by the service
 // manager (SCM stop, SIGTERM) like quit stops it. Log lines go to the log
-// file and, except on Windows where a service has no standard output, to
-// stdout for the journal; on Windows warnings and errors also go to the
-// Event Log.
+// file and to stdout (the journal under systemd; nowhere under the Windows
+// service manager, where a service has no standard output, but to the
+// console when the run verb is typed in one). On Windows, warnings and
+// errors also go to the Event Log.
 func RunVerb(args []string, stdout, stderr io.Writer, e RunEnv) int {
 	opts, code, done := options.ParseReport(args, options.RunMode, stdout, stderr)
 	if done {
@@ -71,30 +70,21 @@ func RunVerb(args []string, stdout, stderr io.Writer, e RunEnv) int {
 		// The log file is a service's main record.
 		opts.FileLevel = logrus.InfoLevel
 	}
-	stream := stdout
-	var warnings logrus.Hook
-	if runtime.GOOS == "windows" && !e.Interactive() {
-		// A Windows service has no standard output: errors go to the
-		// Event Log instead, warnings too through a hook.
-		w, h, err := EventLog(opts.ServiceName)
-		if err != nil {
-			w = io.Discard
-		}
-		stream, warnings = w, h
-		opts.StreamLevel = logrus.ErrorLevel
+	stream := &untilLogger{out: stdout}
+	var eventLog logrus.Hook
+	if w, h, err := EventLog(opts.ServiceName); err == nil && w != nil {
+		// What goes wrong before the logger exists (the config, the log
+		// file) is written by Prepare to stream: to the Event Log too.
+		stream.early, eventLog = w, h
 	}
 	s, code := session.Prepare(opts, stream, e.Session)
 	if s == nil {
 		return code
 	}
 	defer s.Close()
-	if warnings != nil {
-		s.Log.Logger.AddHook(warnings)
-	}
-	if !e.Interactive() {
-		if err := ConfigureSelf(opts.ServiceName); err != nil {
-			s.Log.Warnf("Could not set the service's restart on failure and delayed start: %v", err)
-		}
+	stream.ready()
+	if eventLog != nil {
+		s.Log.Logger.AddHook(eventLog)
 	}
 	// A service's working folder is System32 on Windows and / under a
 	// bare supervisor; every path is absolute by now, so move somewhere
@@ -137,4 +127,33 @@ func RunVerb(args []string, stdout, stderr io.Writer, e RunEnv) int {
 		return options.ExitFailure
 	}
 	return options.ExitOK
+}
+
+// untilLogger writes to out, and to early as well until ready is called:
+// the run verb's messages from before its logger exists reach the Windows
+// Event Log, where a service's only other record would be missing; the
+// logger sends its warnings and errors there itself.
+type untilLogger struct {
+	out io.Writer
+	mu  sync.Mutex
+	// early is nil once the logger exists.
+	early io.Writer
+}
+
+// Write never fails: stdout of a Windows service is no handle at all, and
+// the Event Log must still get the message.
+func (u *untilLogger) Write(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.out.Write(p)
+	if u.early != nil {
+		u.early.Write(p)
+	}
+	return len(p), nil
+}
+
+func (u *untilLogger) ready() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.early = nil
 }

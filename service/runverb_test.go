@@ -48,6 +48,10 @@ type runHarness struct {
 
 func newRunHarness(t *testing.T, job func(context.Context) error) *runHarness {
 	dir := t.TempDir()
+	// The run verb moves into the output folder, as a service should; the
+	// test's working folder comes back before the folder is removed,
+	// which Windows refuses for a process's working folder.
+	t.Chdir(".")
 	h := &runHarness{
 		t:       t,
 		dir:     dir,
@@ -67,7 +71,6 @@ func newRunHarness(t *testing.T, job func(context.Context) error) *runHarness {
 			ShutdownTimeout:       5 * time.Second,
 			TelemetryFlushTimeout: 100 * time.Millisecond,
 		},
-		Interactive: func() bool { return false },
 		RunService: func(_ Config, p *Program) error {
 			if err := p.Start(nil); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/download"
@@ -51,13 +52,26 @@ func WriteStatusFile(path string, r StatusReport) error {
 		err = os.Chmod(tmp.Name(), 0o644)
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = replace(tmp.Name(), path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write status file %s: %w", path, err)
 	}
 	return nil
+}
+
+// replace renames tmp over path. On Windows a reader that has path open
+// (the status verb; Go opens files without FILE_SHARE_DELETE) makes the
+// rename fail with "Access denied" for as long as it reads, a moment: try
+// again for a while before calling it a failure.
+func replace(tmp, path string) error {
+	err := os.Rename(tmp, path)
+	for i := 0; err != nil && runtime.GOOS == "windows" && errors.Is(err, fs.ErrPermission) && i < 50; i++ {
+		time.Sleep(20 * time.Millisecond)
+		err = os.Rename(tmp, path)
+	}
+	return err
 }
 
 // ReadStatusFile reads a status file; a missing one gives an error that

@@ -22,6 +22,10 @@ if [ "$what" != demo ]; then
 	command -v msiinfo >/dev/null || pkgs+=(msitools)
 	command -v rpm >/dev/null || pkgs+=(rpm)
 	command -v osslsigncode >/dev/null || pkgs+=(osslsigncode)
+	# make test-windows runs the .exe and the Windows tests under wine
+	# (64-bit only: wine is the launcher, wine64 the 64-bit loader).
+	command -v wine >/dev/null || pkgs+=(wine)
+	[ -x /usr/lib/wine/wine64 ] || pkgs+=(wine64)
 	# The package test checks the systemd unit with systemd-analyze and the
 	# installed man page with man.
 	command -v systemd-analyze >/dev/null || pkgs+=(systemd)

@@ -4,30 +4,41 @@ package main_test
 // user sees when running it, killing it and starting it again.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openmsi/datafiledownloaddirectory/session"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/soak"
+	"github.com/openmsi/datafiledownloaddirectory/test/terminate"
 	"github.com/openmsi/datafiledownloaddirectory/test/testkit"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
+// holdEnv makes the test executable hold a file open instead of testing
+// (see holdOpen).
+const holdEnv = "DFDD_TEST_HOLD_OPEN"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(holdEnv); path != "" {
+		os.Exit(holdOpen(path))
+	}
+	os.Exit(kafkatest.Shared(m))
+}
 
 // binary is the program under test (testkit.Binary).
 func binary(t *testing.T) string { return testkit.Binary(t) }
@@ -80,6 +91,12 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 		prep(p.cmd)
 	}
 	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all", "E2E_BOOTSTRAP="+kafkatest.Bootstrap(), "LOCAL_KAFKA_BROKER_BOOTSTRAP_SERVERS="+kafkatest.Bootstrap())
+	terminate.Prepare(p.cmd)
+	if runtime.GOOS == "windows" {
+		// Windows has no SIGQUIT: a program that hangs shows its
+		// goroutines through the debug server instead.
+		p.cmd.Env = append(p.cmd.Env, session.DebugAddrEnv+"=127.0.0.1:0")
+	}
 	p.cmd.Stdout, p.cmd.Stderr = &p.output, &p.output
 	if stdin {
 		var err error
@@ -96,7 +113,7 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	}()
 	t.Cleanup(func() {
 		if t.Failed() {
-			p.dumpGoroutines()
+			p.dumpGoroutines(t)
 		}
 		p.cmd.Process.Kill()
 		<-p.done
@@ -107,21 +124,41 @@ func startWith(t *testing.T, prep func(*exec.Cmd), stdin bool, args ...string) *
 	return p
 }
 
+var debugURL = regexp.MustCompile(`debug server: Go runtime profiles on (http://\S+/debug/pprof/)`)
+
 // dumpGoroutines asks a program that is still running to print every
 // goroutine's stack and exit (Go's answer to SIGQUIT), so that a test that
-// failed because the program hung shows where it hangs.
-func (p *proc) dumpGoroutines() {
+// failed because the program hung shows where it hangs. On Windows, which
+// has no SIGQUIT, the stacks come from the program's debug server.
+func (p *proc) dumpGoroutines(t *testing.T) {
 	select {
 	case <-p.done:
 		return
 	default:
 	}
 	if p.cmd.Process.Signal(syscall.SIGQUIT) != nil {
+		if m := debugURL.FindStringSubmatch(p.Output()); m != nil {
+			c := http.Client{Timeout: 5 * time.Second}
+			if resp, err := c.Get(m[1] + "goroutine?debug=2"); err == nil {
+				stacks, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("goroutines of the program that is still running:\n%s", stacks)
+			}
+		}
 		return
 	}
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
+	}
+}
+
+// askStop asks the program to stop as a service manager or a user would:
+// SIGTERM on Unix, CTRL_BREAK on Windows.
+func (p *proc) askStop(t *testing.T) {
+	t.Helper()
+	if err := terminate.Ask(p.cmd); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -202,7 +239,10 @@ func TestQuitCheckAndSummary(t *testing.T) {
 	}
 }
 
-func TestClosedStdinSIGTERM(t *testing.T) {
+// TestClosedStdinStopRequest: with stdin at EOF (started by a supervisor,
+// nohup, a scheduled task) the program keeps running without spinning, and
+// stops cleanly when asked (SIGTERM; CTRL_BREAK on Windows).
+func TestClosedStdinStopRequest(t *testing.T) {
 	t.Parallel()
 	topic, cfg := setup(t, 2)
 	out := t.TempDir()
@@ -212,53 +252,33 @@ func TestClosedStdinSIGTERM(t *testing.T) {
 	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "x.bin"), data) })
 	// With stdin at EOF it keeps running, and does not spin.
 	time.Sleep(time.Second)
-	cpu := cpuTime(t, p.cmd.Process.Pid)
-	time.Sleep(2 * time.Second)
-	if used := cpuTime(t, p.cmd.Process.Pid) - cpu; used > 500*time.Millisecond {
-		t.Fatalf("idle program used %s of CPU in 2 s", used)
+	if cpu, err := cpuTime(p.cmd.Process.Pid); err != nil {
+		if runtime.GOOS != "windows" {
+			testkit.Need(t, err.Error())
+		}
+		// Wine reports no CPU time of other processes; the stop request
+		// is still worth checking.
+		t.Logf("CPU use not checked: %v", err)
+		time.Sleep(2 * time.Second)
+	} else {
+		time.Sleep(2 * time.Second)
+		now, _ := cpuTime(p.cmd.Process.Pid)
+		if used := now - cpu; used > 500*time.Millisecond {
+			t.Fatalf("idle program used %s of CPU in 2 s", used)
+		}
 	}
 	select {
 	case <-p.done:
 		t.Fatal("program exited when stdin was closed")
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM", code)
+		t.Fatalf("exit code %d after the stop request", code)
 	}
 	if !strings.Contains(p.Output(), "1 file was successfully reconstructed") {
-		t.Fatalf("no summary after SIGTERM:\n%s", p.Output())
+		t.Fatalf("no summary after the stop request:\n%s", p.Output())
 	}
-}
-
-// cpuTime reads a process's user+system CPU time from /proc.
-func cpuTime(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		testkit.Need(t, "no /proc: "+err.Error())
-	}
-	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-	utime, _ := strconv.Atoi(fields[11])
-	stime, _ := strconv.Atoi(fields[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
-
-// peakRSS reads a process's peak resident memory from /proc.
-func peakRSS(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 // TestKillAndRestart is issue 3's crash soak: over a GiB in a few hundred
@@ -287,7 +307,10 @@ func TestKillAndRestart(t *testing.T) {
 		Logf:       t.Logf,
 	}
 	if testing.Short() {
-		o.TotalBytes, o.MinKills = 64<<20, 4
+		// A slower stream, so that it still runs when the kills come: at
+		// full rate 64 MiB are uploaded before a slow start (the Windows
+		// run, under wine) has joined the group, and no kill lands mid-file.
+		o.TotalBytes, o.MinKills, o.Rate = 64<<20, 4, 6<<20
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -355,8 +378,11 @@ func TestLargeFileMemory(t *testing.T) {
 		return err == nil && st.Size() == size
 	})
 	peak = max(peak, peakRSS(p.cmd.Process.Pid))
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	p.wait(t, 30*time.Second)
+	if peak == 0 {
+		t.Skip("this system reports no memory figures for another process")
+	}
 	t.Logf("peak RSS while rebuilding a 512 MiB file: %d MiB", peak>>20)
 	if peak > 250<<20 {
 		t.Fatalf("peak RSS %d MiB, want at most 250 MiB", peak>>20)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,7 +68,7 @@ func TestRestartAfterKillStaticMembership(t *testing.T) {
 				return sameFile(filepath.Join(out, "second.bin"), second)
 			})
 			took[mode.name] = time.Since(began)
-			p.cmd.Process.Signal(syscall.SIGTERM)
+			p.askStop(t)
 			if code := p.wait(t, 30*time.Second); code != 0 {
 				t.Fatalf("exit code %d", code)
 			}
@@ -115,7 +114,7 @@ func TestSecondInstanceSameGroupFencesFirst(t *testing.T) {
 	if n := strings.Count(out, "another consumer took this program's place"); n > 2 {
 		t.Errorf("the fencing was reported %d times", n)
 	}
-	p2.cmd.Process.Signal(syscall.SIGTERM)
+	p2.askStop(t)
 	if code := p2.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("the second instance exited with %d", code)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,12 +168,12 @@ func assertRunning(t *testing.T, p *proc) {
 	}
 }
 
-// stopCleanly ends the program with SIGTERM after its last barrier and
+// stopCleanly asks the program to stop after its last barrier and
 // checks the watcher and the state folder.
 func stopCleanly(t *testing.T, p *proc, out string, stopWatch chan struct{}, watchErr chan error) {
 	t.Helper()
 	time.Sleep(1500 * time.Millisecond)
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}

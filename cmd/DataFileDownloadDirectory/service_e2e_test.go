@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,7 +14,8 @@ import (
 )
 
 // TestServiceUnderSupervisor drives the run verb as systemd or the Windows
-// service manager would: started with no console, stopped with SIGTERM,
+// service manager would: started with no console, stopped with SIGTERM
+// (on Windows, outside the service manager, CTRL_BREAK),
 // killed, started again. Every stop must leave the group with its offsets
 // committed, and every start must resume.
 func TestServiceUnderSupervisor(t *testing.T) {
@@ -52,7 +52,7 @@ func TestServiceUnderSupervisor(t *testing.T) {
 	}
 
 	// 1. Start, download, report progress in the status file, stop on
-	// SIGTERM.
+	// request.
 	first := batch(0, 4, 200_000)
 	produce(t, topic, first)
 	p := start(t, false, args...)
@@ -62,9 +62,9 @@ func TestServiceUnderSupervisor(t *testing.T) {
 		return err == nil && r.Status.FilesCompleted == 4 && r.PID == p.cmd.Process.Pid && !r.Stopped
 	})
 	stopAt := time.Now()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	if code := p.wait(t, 45*time.Second); code != 0 {
-		t.Fatalf("exit %d after SIGTERM", code)
+		t.Fatalf("exit %d after the stop request", code)
 	}
 	t.Logf("clean stop took %v", time.Since(stopAt).Round(time.Millisecond))
 	if r := status(); !r.Stopped || r.Status.MessagesRead != int64(len(first)) {
@@ -111,9 +111,9 @@ func TestServiceUnderSupervisor(t *testing.T) {
 	p.wait(t, 10*time.Second)
 	p = start(t, false, args...)
 	waitFor(t, "every file after the kill", 2*time.Minute, allThere)
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.askStop(t)
 	if code := p.wait(t, 45*time.Second); code != 0 {
-		t.Fatalf("exit %d after SIGTERM", code)
+		t.Fatalf("exit %d after the stop request", code)
 	}
 }
 

@@ -109,14 +109,14 @@ var summaryRE = regexp.MustCompile(`(\d+) total messages were consumed, (\d+) me
 
 func TestHeartbeatsAndLogsE2E(t *testing.T) {
 	topic, cfg := setup(t, 2)
-	b := kafkatest.SharedBroker()
-	if b == nil {
-		testkit.Need(t, "the broker of $KAFKA_BOOTSTRAP may have no SASL listener")
+	sasl := kafkatest.BootstrapSASL()
+	if sasl == "" {
+		testkit.Need(t, "no SASL listener: $KAFKA_BOOTSTRAP is set without $KAFKA_BOOTSTRAP_SASL")
 	}
 	hbTopic, logTopic := extraTopic(t, "hb"), extraTopic(t, "log")
 	// Heartbeats go through another listener with its own authentication,
 	// as to a lab's monitoring broker; logs use [broker].
-	appendConfig(t, cfg, "\n[heartbeat]\nbootstrap.servers = "+b.BootstrapSASL()+
+	appendConfig(t, cfg, "\n[heartbeat]\nbootstrap.servers = "+sasl+
 		"\nsecurity.protocol = SASL_PLAINTEXT\nsasl.mechanism = PLAIN\nsasl.username = alice\nsasl.password = alice-secret\n")
 	out := t.TempDir()
 	data := randomData(11, 300_000)

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package installertest gives tests a systemd backend that writes into a
 // temporary root and a fake systemctl, so that install logic is tested
 // without touching the machine.

@@ -61,8 +61,14 @@ func Acquire(stateDir, outputDir string) (*Lock, error) {
 	// Read-only, though it is locked for the whole run: Linux refuses to
 	// remount a filesystem read-only while a file on it is open for
 	// writing, and a lab may need to (the disk tests do). The lock needs
-	// no write access.
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
+	// no write access. It is created through a handle of its own: Go on
+	// Windows opens for writing whatever it opens with O_CREATE.
+	cf, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the lock file: %w", err)
+	}
+	cf.Close()
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the lock file: %w", err)
 	}

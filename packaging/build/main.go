@@ -31,7 +31,9 @@ func main() {
 	flag.StringVar(&o.windowsExe, "windows-exe", "build/windows/"+Name+".exe", "the Windows amd64 program")
 	flag.StringVar(&o.pkgDir, "packaging", "packaging", "the packaging folder (unit, scripts, .wxs, examples)")
 	flag.StringVar(&o.outDir, "out", "dist", "folder the packages are written to")
+	onlyMSI := flag.Bool("msi-only", false, "build only the .msi (make test-windows installs it under wine); -linux-binary is not needed then")
 	flag.Parse()
+	o.linux = !*onlyMSI
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "build: unexpected arguments %q; see -help\n", flag.Args())
 		os.Exit(2)
@@ -48,6 +50,7 @@ type options struct {
 	windowsExe  string
 	pkgDir      string
 	outDir      string
+	linux       bool // build the .deb and the .rpm too
 }
 
 // Filenames of the packages for a version, as the issue names them.
@@ -74,7 +77,11 @@ func run(o options) error {
 		*p = abs
 	}
 	// A package must not carry a program stamped with another version.
-	for _, bin := range []string{o.linuxBinary, o.windowsExe} {
+	bins := []string{o.windowsExe}
+	if o.linux {
+		bins = append(bins, o.linuxBinary)
+	}
+	for _, bin := range bins {
 		if err := checkStamp(bin, o.version); err != nil {
 			return err
 		}
@@ -92,11 +99,17 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	man, err := writeManPage(o.linuxBinary, o.version, tmp)
-	if err != nil {
-		return err
+	var linuxFormats []string
+	if o.linux {
+		linuxFormats = []string{"deb", "rpm"}
 	}
-	for _, format := range []string{"deb", "rpm"} {
+	var man string
+	if o.linux {
+		if man, err = writeManPage(o.linuxBinary, o.version, tmp); err != nil {
+			return err
+		}
+	}
+	for _, format := range linuxFormats {
 		target := filepath.Join(o.outDir, debName(o.version))
 		if format == "rpm" {
 			target = filepath.Join(o.outDir, rpmName(o.version))

@@ -28,10 +28,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/openmsi/datafiledownloaddirectory/download/storage"
+	"github.com/openmsi/datafiledownloaddirectory/test/terminate"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
@@ -261,13 +261,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	time.Sleep(1500 * time.Millisecond)
 	rep.PeakRSS = max(rep.PeakRSS, peakRSS(p.cmd.Process.Pid))
 	stopSampling()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := terminate.Ask(p.cmd); err != nil {
+		p.cmd.Process.Kill()
+		<-p.done
+		return rep, err
+	}
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
-		return rep, errors.New("the program did not stop within 30 s of SIGTERM")
+		return rep, errors.New("the program did not stop within 30 s of the stop request")
 	}
 	rep.LastOutput = p.output()
 	rep.Resumed += strings.Count(rep.LastOutput, "chunks already on disk")
@@ -525,6 +529,7 @@ func startProgram(o *Options) (*program, error) {
 		p.cmd.Env = append(p.cmd.Env, "DFDD_DEBUG_ADDR=127.0.0.1:0")
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p, p
+	terminate.Prepare(p.cmd)
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -10,9 +10,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +124,9 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "DataFileDownloadDirectory")
+		if runtime.GOOS == "windows" {
+			binPath += ".exe" // or exec would not find it
+		}
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/DataFileDownloadDirectory")
 		cmd.Dir = RepoRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -132,4 +137,26 @@ func Binary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// Symlink makes a symbolic link, or skips the test with the reason where
+// the system makes none (see MakeSymlink).
+func Symlink(t testing.TB, target, link string) {
+	t.Helper()
+	if err := MakeSymlink(target, link); err != nil {
+		t.Skip(err)
+	}
+}
+
+// MakeSymlink makes a symbolic link and checks that it is there: Windows
+// makes none without the right to (developer mode or an administrator),
+// and wine's CreateSymbolicLinkW reports success and makes none.
+func MakeSymlink(target, link string) error {
+	if err := os.Symlink(target, link); err != nil {
+		return fmt.Errorf("this system cannot make symbolic links here: %w", err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("the system reported a symbolic link made, but there is none at %s (wine makes none)", link)
+	}
+	return nil
 }

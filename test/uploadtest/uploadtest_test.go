@@ -226,8 +226,9 @@ func TestDirChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink("b.txt", filepath.Join(root, "link")); err != nil {
-		t.Fatal(err)
+	// A link is not uploaded; where none can be made, the rest still holds.
+	if err := testkit.MakeSymlink("b.txt", filepath.Join(root, "link")); err != nil {
+		t.Logf("symbolic links not checked: %v", err)
 	}
 	msgs, err := DirChunks(root, 16, Options{Mtime: 5})
 	if err != nil {
