@@ -101,7 +101,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime 10s ./kafkacrypto/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseJournal$$' -fuzztime $(FUZZTIME) ./download/storage/
 
-# The benchmark at full size (15 to 30 minutes on 2 cores; not part of `make
+# The benchmark at full size (about 10 minutes on 2 cores; not part of `make
 # test`): bare consumer vs this program vs the Python original, medians of 3.
 bench: build kafka-lib python-venv
 	$(GO) run ./test/bench -runs 3 -out test/bench/results.md

@@ -107,6 +107,7 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	case cfg.Consumers < 1:
 		return nil, fmt.Errorf("need at least one consumer, not %d", cfg.Consumers)
 	}
+	tuneMalloc()
 	if err := os.MkdirAll(cfg.OutputDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
@@ -230,14 +231,18 @@ func (d *Downloader) Status() Status {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	sort.Slice(waiting, func(i, j int) bool { return waiting[i].Path < waiting[j].Path })
 	st := d.store.Stats()
+	// A chunk found bad only when its file hash failed came in a message
+	// counted as processed then: it was invalid, as checking it at once
+	// would have said.
+	corrupt, corruptBytes := st.ChunksCorrupt.Load(), st.BytesCorrupt.Load()
 	return Status{
 		Start:                 d.start,
 		MessagesRead:          d.stats.messagesRead.Load(),
-		MessagesProcessed:     d.stats.messagesProcessed.Load(),
+		MessagesProcessed:     d.stats.messagesProcessed.Load() - corrupt,
 		MessagesSkipped:       d.stats.messagesSkipped.Load(),
-		MessagesInvalid:       d.stats.messagesInvalid.Load(),
+		MessagesInvalid:       d.stats.messagesInvalid.Load() + corrupt,
 		BytesRead:             d.stats.bytesRead.Load(),
-		BytesProcessed:        d.stats.bytesProcessed.Load(),
+		BytesProcessed:        d.stats.bytesProcessed.Load() - corruptBytes,
 		Encrypted:             d.crypto != nil,
 		MessagesDecrypted:     d.stats.messagesDecrypted.Load(),
 		MessagesUndecryptable: d.stats.messagesUndecryptable.Load(),

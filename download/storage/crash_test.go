@@ -91,7 +91,23 @@ func newCrashPlan(seed uint64, nFiles int) *crashPlan {
 	for i := range nFiles {
 		rel := fmt.Sprintf("run%d/f%02d.dat", i%3, i)
 		size := []int{100, 700, 1500, 2100}[i%4]
-		streams = append(streams, add(rel, data(size), t0.Add(time.Duration(i)*time.Second), 512))
+		st := add(rel, data(size), t0.Add(time.Duration(i)*time.Second), 512)
+		// Bad copies of a chunk (proof.go): before its good copy, after
+		// it, or early with the good copy only after the file's last
+		// chunk, so that the file hash fails and the bad one is dropped.
+		if len(st) >= 3 {
+			bad := badCopy(st[1])
+			switch i % 7 {
+			case 3:
+				st = append(st[:1:1], append([]*storage.Chunk{bad}, st[1:]...)...)
+			case 5:
+				st = append(st[:2:2], append([]*storage.Chunk{bad}, st[2:]...)...)
+			case 6:
+				good := st[1]
+				st = append(append(append(st[:1:1], bad), st[2:]...), good)
+			}
+		}
+		streams = append(streams, st)
 	}
 	// Re-uploads: v2 after v1, with late duplicates of v1 after v2.
 	for i := 0; i < nFiles; i += 5 {
@@ -116,6 +132,26 @@ func newCrashPlan(seed uint64, nFiles int) *crashPlan {
 		next[s]++
 	}
 	return p
+}
+
+// badCopy is a copy of a chunk whose data does not match its chunk hash,
+// as a damaged message would carry.
+func badCopy(c *storage.Chunk) *storage.Chunk {
+	b := *c
+	b.Data = bytes.Clone(c.Data)
+	b.Data[len(b.Data)/2] ^= 1
+	return &b
+}
+
+// putChunk puts a chunk as the consumer does: a chunk refused for its
+// chunk hash is bad input, skipped (and its offset committed).
+func putChunk(e *storage.Engine, c *storage.Chunk) error {
+	_, err := e.Put(c)
+	var che *storage.ChunkHashError
+	if errors.As(err, &che) {
+		return nil
+	}
+	return err
 }
 
 func nullLog() *logrus.Entry {
@@ -145,7 +181,7 @@ func (p *crashPlan) run(fsys storage.FS, checkpoint func(any)) error {
 	}
 	expiring := cut("gone/never.dat", bytes.Repeat([]byte{7}, 1500), 512, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	for i, c := range p.puts {
-		if _, err := e.Put(c); err != nil {
+		if err := putChunk(e, c); err != nil {
 			return fmt.Errorf("put %d (%s chunk %d): %w", i, c.Paths.Rel, c.Index, err)
 		}
 		if i == len(p.puts)/3 {
@@ -181,6 +217,9 @@ func (p *crashPlan) run(fsys storage.FS, checkpoint func(any)) error {
 			checkpoint(i + 1)
 		}
 	}
+	if e.Stats().ChunksCorrupt.Load() == 0 {
+		return errors.New("no bad chunk was found late: the workload misses what it is meant to check")
+	}
 	return nil
 }
 
@@ -203,7 +242,7 @@ func (p *crashPlan) check(state storage.FS, committed any) error {
 	}
 	// Kafka delivers again what was not committed, in the same order.
 	for _, c := range p.puts[n:] {
-		if _, err := e.Put(c); err != nil {
+		if err := putChunk(e, c); err != nil {
 			return fmt.Errorf("redelivered %s chunk %d: %w", c.Paths.Rel, c.Index, err)
 		}
 	}

@@ -8,7 +8,10 @@
 // received), versions.go (which version of a path wins), publish.go
 // (putting a verified file in place, and files waiting for that),
 // recovery.go (resuming after a restart), expiry.go (giving up on files
-// whose last chunk never comes), journal.go (the on-disk record).
+// whose last chunk never comes), journal.go (the on-disk record),
+// proof.go (which chunks are checked against their own hash, and finding
+// bad ones when a file's hash fails), barrier.go (making stored chunks
+// durable before their offsets are committed).
 package storage
 
 import (
@@ -42,8 +45,8 @@ const (
 	hashSize         = 64
 )
 
-// Chunk is one chunk to store, already decoded and checked against its
-// chunk hash.
+// Chunk is one chunk to store, decoded. The engine checks it against its
+// chunk hash where that can change the outcome (proof.go).
 type Chunk struct {
 	Paths     Paths
 	Append    string
@@ -137,6 +140,11 @@ type Counters struct {
 	VersionsDropped atomic.Int64
 	FilesExpired    atomic.Int64
 	FilesSetAside   atomic.Int64
+	// ChunksCorrupt counts stored chunks found later not to match their
+	// chunk hash (proof.go), and BytesCorrupt their bytes: the messages
+	// that brought them were bad input, counted as stored when they came.
+	ChunksCorrupt atomic.Int64
+	BytesCorrupt  atomic.Int64
 }
 
 // Open prepares the state folder and reads the record of published
@@ -198,8 +206,27 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 	if err != nil {
 		return 0, err
 	}
+	checked := false
+	check := func() error {
+		checked = true
+		if !chunkHashOK(c) {
+			return &ChunkHashError{Index: c.Index, Total: c.Total}
+		}
+		return nil
+	}
+	if checkedEarly(c) {
+		if err := check(); err != nil {
+			return 0, err
+		}
+	}
 	for {
-		f, out, err := e.lookup(c, chunkSize)
+		f, out, err := e.lookup(c, chunkSize, checked)
+		if err == errCheckFirst {
+			if err := check(); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		if f == nil {
 			return out, err
 		}
@@ -210,8 +237,20 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 			f.mu.Unlock()
 			continue
 		}
-		out, err = e.addLocked(f, c)
+		if !checked && f.needsProofLocked(c) {
+			// Hashed without the file's lock, which other consumers need.
+			f.mu.Unlock()
+			if err := check(); err != nil {
+				e.abandonIfEmpty(f)
+				return 0, err
+			}
+			continue
+		}
+		out, retry, err := e.addLocked(f, c, checked)
 		f.mu.Unlock()
+		if retry {
+			continue
+		}
 		return out, err
 	}
 }

@@ -14,7 +14,9 @@ import (
 //	length (uint32 LE) | CRC-32C of the payload (uint32 LE) | payload
 //
 // whose payload starts with a type byte: 'h' the header (JSON), 'c' a
-// stored chunk, 'f' the file is complete and verified (JSON). Lengths have
+// stored chunk, 'd' a stored chunk found bad and dropped (proof.go; a
+// later 'c' of the same chunk is its good copy), 'f' the file is complete
+// and verified (JSON). Lengths have
 // no limit short of 4 GiB, so a path as long as the OS allows fits. A torn
 // or garbled record can only be the last one written before a crash: reading
 // stops there, and the next append overwrites it.
@@ -26,9 +28,11 @@ const (
 	recHeader   = 'h'
 	recChunk    = 'c'
 	recComplete = 'f'
+	recDrop     = 'd'
 
 	recordOverhead = 8
 	chunkRecordLen = 1 + 3*8 + hashSize
+	dropRecordLen  = 1 + 8
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -47,9 +51,12 @@ type journalHeader struct {
 	Produced int64 `json:"produced"`
 }
 
+// journalChunk is a chunk record, or a drop record (dropped: only index
+// is set).
 type journalChunk struct {
 	index, offset, length int64
 	hash                  []byte
+	dropped               bool
 }
 
 type journalComplete struct {
@@ -76,6 +83,13 @@ func appendChunkRecord(b []byte, index, offset, length int64, hash []byte) []byt
 	p = binary.LittleEndian.AppendUint64(p, uint64(offset))
 	p = binary.LittleEndian.AppendUint64(p, uint64(length))
 	p = append(p, hash...)
+	return appendRecord(b, p)
+}
+
+func appendDropRecord(b []byte, index int64) []byte {
+	p := make([]byte, 0, dropRecordLen)
+	p = append(p, recDrop)
+	p = binary.LittleEndian.AppendUint64(p, uint64(index))
 	return appendRecord(b, p)
 }
 
@@ -153,6 +167,12 @@ func (j *parsedJournal) apply(p []byte, first bool) bool {
 			return false
 		}
 		j.chunks = append(j.chunks, c)
+	case p[0] == recDrop && len(p) == dropRecordLen:
+		idx := int64(binary.LittleEndian.Uint64(p[1:]))
+		if idx < 1 || idx > j.header.Total {
+			return false
+		}
+		j.chunks = append(j.chunks, journalChunk{index: idx, offset: (idx - 1) * j.header.ChunkSize, dropped: true})
 	case p[0] == recComplete:
 		var c journalComplete
 		if json.Unmarshal(p[1:], &c) != nil || c.Dest == "" {
@@ -169,6 +189,20 @@ func (h journalHeader) String() string {
 	return fmt.Sprintf("%q (%d chunks)", h.Rel, h.Total)
 }
 
+// stored replays the chunk and drop records: the chunks on disk, with the
+// record of each that counts (its latest).
+func (j *parsedJournal) stored() map[int64]journalChunk {
+	m := make(map[int64]journalChunk, len(j.chunks))
+	for _, c := range j.chunks {
+		if c.dropped {
+			delete(m, c.index)
+		} else {
+			m[c.index] = c
+		}
+	}
+	return m
+}
+
 // DescribeJournal says how many chunks a journal records and whether it
 // records its file as complete: for tools and tests that watch the state
 // folder from outside.
@@ -177,5 +211,5 @@ func DescribeJournal(raw []byte) (chunks int, complete bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	return len(j.chunks), j.complete != nil, nil
+	return len(j.stored()), j.complete != nil, nil
 }

@@ -56,6 +56,7 @@ func FuzzParseJournal(f *testing.F) {
 	f.Add(sampleJournal())
 	f.Add([]byte{})
 	f.Add([]byte("{\"v\":1}\nc 1 0 10 00\n"))
+	f.Add(appendDropRecord(appendChunkRecord(appendHeaderRecord(nil, journalHeader{Rel: "a", Dest: "a", Total: 3, ChunkSize: 10}), 2, 10, 10, make([]byte, 64)), 2))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		j, err := parseJournal(raw)
 		if err != nil {

@@ -30,6 +30,11 @@ type partialFile struct {
 
 	received atomic.Int64 // mirrors len(have) for Status, which must not block
 
+	// ioMu is held for reading by a barrier's fsync of the data, which runs
+	// without mu (syncUnblockingLocked); closing the data takes it for
+	// writing, with mu held.
+	ioMu sync.RWMutex
+
 	mu sync.Mutex
 	// Guarded by mu.
 	data      File // nil while closed
@@ -38,7 +43,9 @@ type partialFile struct {
 	lruElem   *list.Element
 	jsize     int64  // bytes of good records in the journal file
 	pending   []byte // journal records not yet written
+	flushGen  uint64 // counts the flushes of pending
 	have      map[int64]struct{}
+	proven    map[int64]struct{} // chunks checked against their own hash (proof.go)
 	size      int64
 	lastChunk time.Time
 	done      bool // published, superseded, expired or dropped
@@ -86,12 +93,17 @@ func (e *Engine) newPartial(c *Chunk, chunkSize int64, v version) *partialFile {
 		chunkSize: chunkSize,
 		append:    c.Append,
 		have:      make(map[int64]struct{}),
+		proven:    make(map[int64]struct{}),
 		lastChunk: e.opts.Now(),
 		unhashed:  make(map[int64]int64),
 		hasher:    sha512.New(),
 		budget:    &e.retainedBytes,
 	}
-	f.pending = appendHeaderRecord(nil, f.header())
+	if f.total > 1 {
+		// A single-chunk file gets a journal only if it must wait to be
+		// put in place (waitLocked writes it then).
+		f.pending = appendHeaderRecord(nil, f.header())
+	}
 	return f
 }
 
@@ -160,10 +172,7 @@ func (e *Engine) openJournalLocked(f *partialFile) error {
 // closeHandlesLocked closes the file's data and journal; nothing pending is
 // lost, it is written when they are opened again.
 func (f *partialFile) closeHandlesLocked() {
-	if f.data != nil {
-		f.data.Close()
-		f.data = nil
-	}
+	f.closeDataLocked()
 	if f.journal != nil {
 		f.journal.Close()
 		f.journal = nil
@@ -204,38 +213,57 @@ func (e *Engine) makeRoom(keep *partialFile) {
 	}
 }
 
-// addLocked stores a chunk in its version.
-func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
+// addLocked stores a chunk in its version. checked says the chunk was
+// checked against its chunk hash; Put makes sure of it where the rules of
+// proof.go ask for it. retry means the entry changed: look it up again.
+func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome, retry bool, err error) {
+	if c.Total == 1 && f.total == 1 && !f.queued && len(f.have) == 1 {
+		// A copy of a single-chunk file whose completion met storage
+		// trouble; its length may differ from the stored one's if one is bad.
+		if _, proven := f.proven[1]; !proven {
+			return e.settleDuplicateLocked(f, c)
+		}
+	}
 	chunkSize, _ := impliedChunkSize(c)
 	if err := f.fitsLocked(c, chunkSize); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if f.queued {
-		return Duplicate, nil
+		return Duplicate, false, nil
 	}
 	if _, ok := f.have[c.Index]; ok {
+		if _, proven := f.proven[c.Index]; !proven {
+			out, retry, err := e.settleDuplicateLocked(f, c)
+			if err != nil || retry || out != Duplicate {
+				return out, retry, err
+			}
+		}
 		if int64(len(f.have)) == f.total {
 			// Complete, but verifying it met storage trouble: the
 			// redelivered chunk is its next try.
 			if err := e.openLocked(f); err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			return e.completeLocked(f)
+			out, err := e.completeLocked(f, 0)
+			return out, false, err
 		}
-		return Duplicate, nil
+		return Duplicate, false, nil
 	}
 	if err := e.openLocked(f); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
 		if classify(err) == kindBadInput {
 			// Too large for this filesystem (EFBIG), say: no retry helps.
 			e.dropLocked(f, fmt.Errorf("write chunk %d at offset %d: %w", c.Index, c.Offset, err))
-			return 0, fmt.Errorf("%q cannot be stored here: %w", f.paths.Rel, err)
+			return 0, false, fmt.Errorf("%q cannot be stored here: %w", f.paths.Rel, err)
 		}
-		return 0, trouble("write chunk %d of %q: %w", c.Index, f.paths.Rel, err)
+		return 0, false, trouble("write chunk %d of %q: %w", c.Index, f.paths.Rel, err)
 	}
 	f.have[c.Index] = struct{}{}
+	if checked {
+		f.proven[c.Index] = struct{}{}
+	}
 	f.received.Store(int64(len(f.have)))
 	f.size = max(f.size, c.Offset+int64(len(c.Data)))
 	f.lastChunk = e.opts.Now()
@@ -244,12 +272,25 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk) (Outcome, error) {
 	}
 	f.queueHashLocked(c)
 	if int64(len(f.have)) == f.total {
-		return e.completeLocked(f)
+		out, err := e.completeLocked(f, c.Index)
+		return out, false, err
 	}
 	e.mu.Lock()
 	e.dirty[f] = struct{}{}
 	e.mu.Unlock()
-	return Written, nil
+	return Written, false, nil
+}
+
+// closeDataLocked closes the file's data, after a barrier's fsync of it
+// that runs without mu.
+func (f *partialFile) closeDataLocked() {
+	if f.data == nil {
+		return
+	}
+	f.ioMu.Lock()
+	f.data.Close()
+	f.data = nil
+	f.ioMu.Unlock()
 }
 
 // syncLocked makes the file's data, then its journal records, durable. A
@@ -268,13 +309,22 @@ func (e *Engine) syncLocked(f *partialFile) error {
 	if err := f.data.Sync(); err != nil {
 		return e.syncFailed(f.paths.Rel, err)
 	}
+	if f.hashedUpTo > 0 {
+		// Durable and hashed: read again only if a chunk must be checked.
+		dropCache(f.data, 0, f.hashedUpTo)
+	}
 	return e.flushJournalLocked(f)
 }
 
 // flushJournalLocked writes the pending records after the data they
 // describe was synced, and syncs them.
 func (e *Engine) flushJournalLocked(f *partialFile) error {
-	if len(f.pending) == 0 || (f.total == 1 && !f.durable) {
+	return e.flushJournalPrefixLocked(f, len(f.pending))
+}
+
+// flushJournalPrefixLocked writes the first n bytes of pending records.
+func (e *Engine) flushJournalPrefixLocked(f *partialFile, n int) error {
+	if n == 0 || (f.total == 1 && !f.durable) {
 		return nil
 	}
 	if err := e.openJournalLocked(f); err != nil {
@@ -288,14 +338,15 @@ func (e *Engine) flushJournalLocked(f *partialFile) error {
 	}
 	// Written at the end of the good records: a torn write is overwritten
 	// by the next attempt instead of garbling the journal.
-	if _, err := f.journal.WriteAt(f.pending, f.jsize); err != nil {
+	if _, err := f.journal.WriteAt(f.pending[:n], f.jsize); err != nil {
 		return trouble("write journal of %q: %w", f.paths.Rel, err)
 	}
 	if err := f.journal.Sync(); err != nil {
 		return e.syncFailed("journal of "+f.paths.Rel, err)
 	}
-	f.jsize += int64(len(f.pending))
-	f.pending = f.pending[:0]
+	f.jsize += int64(n)
+	f.pending = append(f.pending[:0], f.pending[n:]...)
+	f.flushGen++
 	return nil
 }
 

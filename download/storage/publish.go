@@ -33,7 +33,11 @@ const (
 )
 
 // completeLocked verifies a complete file and queues it for publishing.
-func (e *Engine) completeLocked(f *partialFile) (Outcome, error) {
+// If its hash fails, the chunks not yet proven are checked against their
+// own hashes (proof.go): bad ones are dropped and the file waits for good
+// copies; only a file whose chunks are all good is a mismatch. cur is the
+// chunk being put (0: none).
+func (e *Engine) completeLocked(f *partialFile, cur int64) (Outcome, error) {
 	if err := f.waitHashLocked(); err != nil {
 		return 0, err
 	}
@@ -43,6 +47,15 @@ func (e *Engine) completeLocked(f *partialFile) (Outcome, error) {
 	ok, err := f.verifyLocked()
 	if err != nil {
 		return 0, err
+	}
+	if !ok {
+		bad, err := e.badChunksLocked(f)
+		if err != nil {
+			return 0, err
+		}
+		if len(bad) > 0 {
+			return e.dropBadLocked(f, bad, cur)
+		}
 	}
 	dest := f.paths.Dest
 	if !ok {
@@ -60,7 +73,9 @@ func (e *Engine) queuePublishLocked(f *partialFile, dest string, ok bool) {
 	f.queued = true
 	f.dest = dest
 	f.hashOK = ok
-	f.pending = appendCompleteRecord(f.pending, journalComplete{Dest: dest, HashOK: ok})
+	if f.total > 1 || f.durable {
+		f.pending = appendCompleteRecord(f.pending, journalComplete{Dest: dest, HashOK: ok})
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.dirty, f)
@@ -246,8 +261,8 @@ func (e *Engine) syncForPublish(f *partialFile) error {
 		if err := f.data.Sync(); err != nil {
 			return e.syncFailed(f.paths.Rel, err)
 		}
-		f.data.Close()
-		f.data = nil
+		dropCache(f.data, 0, 0)
+		f.closeDataLocked()
 	}
 	if f.total > 1 || f.durable {
 		if err := e.flushJournalLocked(f); err != nil {

@@ -117,14 +117,11 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 	f := &partialFile{
 		id: id, paths: paths, version: v, total: h.Total, chunkSize: h.ChunkSize, append: h.Append,
 		created: true, jsize: j.good,
-		have: make(map[int64]struct{}), unhashed: make(map[int64]int64),
+		have: make(map[int64]struct{}), proven: make(map[int64]struct{}), unhashed: make(map[int64]int64),
 		hasher: sha512.New(), budget: &e.retainedBytes,
 	}
-	for _, c := range j.chunks {
-		if _, dup := f.have[c.index]; dup {
-			continue
-		}
-		f.have[c.index] = struct{}{}
+	for idx, c := range j.stored() {
+		f.have[idx] = struct{}{}
 		f.unhashed[c.offset] = c.length
 		f.size = max(f.size, c.offset+c.length)
 	}
@@ -228,7 +225,7 @@ func (e *Engine) adopt(found []*partialFile) {
 			f.mu.Lock()
 			err := e.openLocked(f)
 			if err == nil {
-				_, err = e.completeLocked(f)
+				_, err = e.completeLocked(f, 0)
 			}
 			f.mu.Unlock()
 			if err != nil {

@@ -102,8 +102,9 @@ func (f *partialFile) fitsLocked(c *Chunk, chunkSize int64) error {
 }
 
 // lookup finds the version entry a chunk belongs to, applying the version
-// rules; it returns a nil entry with the outcome when the chunk needs none.
-func (e *Engine) lookup(c *Chunk, chunkSize int64) (*partialFile, Outcome, error) {
+// rules; it returns a nil entry with the outcome when the chunk needs none,
+// and errCheckFirst when an unchecked chunk would start an entry.
+func (e *Engine) lookup(c *Chunk, chunkSize int64, checked bool) (*partialFile, Outcome, error) {
 	incoming := version{hash: c.FileHash, produced: unixMilli(c.Produced), mtime: c.Mtime}
 	rel := c.Paths.Rel
 	for {
@@ -142,6 +143,11 @@ func (e *Engine) lookup(c *Chunk, chunkSize int64) (*partialFile, Outcome, error
 				e.mu.Unlock()
 				return nil, Stale, nil
 			}
+			if !checked && c.Total > 1 {
+				// A bad chunk must not supersede anything (proof.go).
+				e.mu.Unlock()
+				return nil, 0, errCheckFirst
+			}
 			if f != nil {
 				// The chunk's version is newer than the one in progress
 				// (or waiting to be put in place): that one is superseded.
@@ -154,6 +160,11 @@ func (e *Engine) lookup(c *Chunk, chunkSize int64) (*partialFile, Outcome, error
 					continue
 				}
 			}
+		}
+		if !checked && c.Total > 1 {
+			// The new entry's layout would come from this chunk (proof.go).
+			e.mu.Unlock()
+			return nil, 0, errCheckFirst
 		}
 		nf := e.newPartial(c, chunkSize, incoming)
 		e.files[rel] = nf

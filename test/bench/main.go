@@ -82,6 +82,9 @@ func (r row) median() result {
 	return result{pick(func(x result) float64 { return x.seconds }), pick(func(x result) float64 { return x.rssMiB }), pick(func(x result) float64 { return x.cpu })}
 }
 
+// threadCounts are the --n_threads values this program runs with (-threads).
+var threadCounts []int
+
 type bench struct {
 	bootstrap string
 	bin, venv string
@@ -97,6 +100,23 @@ type bench struct {
 	// profiles of every run of this program.
 	profiles string
 	profiled int
+	// deferDeletes keeps the clients' outputs until the workload ends
+	// (workloads of many files): on a filesystem without a journal, as on
+	// this project's test machine, ext4 skips every inode deleted in the
+	// last minutes when it allocates one (recently_deleted: 40 % of the CPU
+	// of creating 64 KiB files after 4000 were deleted), so deleting one
+	// client's 5000 files slowed the next client's creates, whichever it was.
+	deferDeletes bool
+	outputs      []string
+}
+
+// dispose removes a client's output now, or at the end of the workload.
+func (b *bench) dispose(out string) {
+	if b.deferDeletes {
+		b.outputs = append(b.outputs, out)
+		return
+	}
+	os.RemoveAll(out)
 }
 
 func main() {
@@ -108,7 +128,16 @@ func main() {
 	out := flag.String("out", "", "also write the Markdown table to this file")
 	profiles := flag.String("profile", "", "write pprof CPU and allocation profiles of this program's runs to this folder")
 	baseline := flag.String("baseline", "", "another build of this program to measure alongside (2 consumers)")
+	threads := flag.String("threads", "2,4", "the --n_threads values this program is measured with (1,2,4 shows the scaling)")
 	flag.Parse()
+	for _, t := range strings.Split(*threads, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(t))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -threads %q: want numbers of consumers such as 1,2,4\n", *threads)
+			os.Exit(2)
+		}
+		threadCounts = append(threadCounts, n)
+	}
 	if err := run(*scale, *runs, *only, *bin, *venv, *out, *profiles, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -199,6 +228,13 @@ func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
 		return nil, err
 	}
 	total := int64(w.files) * w.fileSize
+	b.deferDeletes = w.files >= 1000
+	defer func() {
+		for _, out := range b.outputs {
+			os.RemoveAll(out)
+		}
+		b.outputs = nil
+	}()
 	b.logf("workload %s (%s): %d files, %d MiB; uploading", w.name, w.desc, w.files, total/MiB)
 	var nmsgs int
 	if w.python {
@@ -214,8 +250,16 @@ func (b *bench) workload(ctx context.Context, w workload) ([]row, error) {
 		run  func() (result, error)
 	}{
 		{"bare consumer (librdkafka)", func() (result, error) { return b.bare(topic, nmsgs) }},
-		{"this program, 2 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 2) }},
-		{"this program, 4 consumers", func() (result, error) { return b.ours(b.bin, topic, sums, 4) }},
+	}
+	for _, n := range threadCounts {
+		name := fmt.Sprintf("this program, %d consumers", n)
+		if n == 1 {
+			name = "this program, 1 consumer"
+		}
+		clients = append(clients, struct {
+			name string
+			run  func() (result, error)
+		}{name, func() (result, error) { return b.ours(b.bin, topic, sums, n) }})
 	}
 	if b.baseline != "" {
 		clients = append(clients, struct {
@@ -385,7 +429,7 @@ func (b *bench) ours(bin, topic string, sums map[string][32]byte, threads int) (
 	if err != nil {
 		return result{}, err
 	}
-	defer os.RemoveAll(out)
+	defer b.dispose(out)
 	cmd := exec.Command(bin, out, "--config", b.config, "--topic_name", topic, "--n_threads", strconv.Itoa(threads),
 		"--update_seconds", "-1", "--logger_stream_level", "warning")
 	if b.profiles != "" && bin == b.bin {
@@ -404,7 +448,7 @@ func (b *bench) python(topic string, sums map[string][32]byte) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	defer os.RemoveAll(out)
+	defer b.dispose(out)
 	cmd := exec.Command(filepath.Join(b.venv, "bin", "DataFileDownloadDirectory"), out, "--config", b.config,
 		"--topic_name", topic, "--n_threads", "2", "--logger_file_path", filepath.Join(b.work, "python.log"))
 	return b.measure(cmd, out, sums, true)
