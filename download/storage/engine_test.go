@@ -362,3 +362,24 @@ func TestPublishedSetIsBoundedAndCompacted(t *testing.T) {
 		t.Fatalf("file has %d lines, want it compacted to at most 20", s2.lines)
 	}
 }
+
+// A forged last chunk that arrives first (from another partition) does not
+// make the file's real chunks bad input: they agree with each other, and
+// the lone last chunk that implied another chunk size is dropped.
+func TestForgedLastChunkFirstDoesNotBlockTheFile(t *testing.T) {
+	te := openEngine(t, t.TempDir(), nil, Options{})
+	data := randomBytes(60, 300)
+	chunks := upload("h/first.bin", data, 100, t0, 0)
+	forged := *chunks[2]
+	forged.Offset = 1 << 30 // implies chunks of 2^29 bytes
+	if _, err := te.Put(&forged); err != nil {
+		t.Fatalf("a lone last chunk is consistent on its own: %v", err)
+	}
+	te.putAll(chunks)
+	te.barrier()
+	assertFile(t, te.path("h/first.bin"), data)
+	assertNoPartialData(t, te.dir)
+	if te.logged("does not fit its other chunks") != 1 {
+		t.Fatal("want one line about the dropped last chunk")
+	}
+}

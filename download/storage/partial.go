@@ -225,6 +225,9 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome,
 		}
 	}
 	chunkSize, _ := impliedChunkSize(c)
+	if e.relayoutLocked(f, c, chunkSize, checked) {
+		return 0, true, nil
+	}
 	if err := f.fitsLocked(c, chunkSize); err != nil {
 		return 0, false, err
 	}
@@ -279,6 +282,35 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome,
 	e.dirty[f] = struct{}{}
 	e.mu.Unlock()
 	return Written, false, nil
+}
+
+// relayoutLocked settles a version whose chunk size came from its last
+// chunk alone when a chunk that is not the last says otherwise. The last
+// chunk's offset only implies the size, while every other chunk is exactly
+// that size, and a real file has more of those: so the lone last chunk is
+// the one to doubt. Without this, a forged last chunk that arrived first
+// (from another partition) would make every real chunk of the file bad
+// input. The version is dropped (one log line) and the caller starts it
+// again from this chunk; a real last chunk comes again with the file's
+// other chunks only if it was not committed, but a real last chunk never
+// contradicts the file's real chunks.
+func (e *Engine) relayoutLocked(f *partialFile, c *Chunk, chunkSize int64, checked bool) bool {
+	if chunkSize == f.chunkSize || c.Index == c.Total || c.Total != f.total || c.Append != f.append || f.queued {
+		return false
+	}
+	if _, onlyLast := f.have[f.total]; !onlyLast || len(f.have) != 1 {
+		return false
+	}
+	if !checked {
+		if sum := sha512.Sum512(c.Data); !bytes.Equal(sum[:], c.ChunkHash) {
+			return false // a bad chunk overrides nothing
+		}
+	}
+	e.log.WithField("file", f.paths.Rel).Warnf(
+		"the last chunk of %q (at offset %d) does not fit its other chunks of %d bytes; it is dropped and the file starts again from them",
+		f.paths.Rel, (f.total-1)*f.chunkSize, chunkSize)
+	e.discardLocked(f)
+	return true
 }
 
 // closeDataLocked closes the file's data, after a barrier's fsync of it
