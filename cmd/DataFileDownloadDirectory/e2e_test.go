@@ -224,8 +224,14 @@ func TestQuitCheckAndSummary(t *testing.T) {
 
 	p := start(t, true, out, "--config", cfg, "--topic-name", topic, "--n_threads", "3", "--update_seconds", "1")
 	waitFor(t, "the file", time.Minute, func() bool { return sameFile(filepath.Join(out, "sub", "dir", "a.dat"), data) })
-	io.WriteString(p.stdin, "check\n")
+	// The file is in place a moment before the counters say so: ask again
+	// until they do.
+	asked := time.Time{}
 	waitFor(t, "the check output", 10*time.Second, func() bool {
+		if time.Since(asked) > 500*time.Millisecond {
+			io.WriteString(p.stdin, "check\n")
+			asked = time.Now()
+		}
 		return strings.Contains(p.Output(), "5 messages read, 5 messages processed, 1 file completely reconstructed so far")
 	})
 	waitFor(t, "a dot", 5*time.Second, func() bool { return strings.Contains(p.Output(), "\n.\n") })
