@@ -164,6 +164,7 @@ func Prepare(opts *options.Options, stderr io.Writer, e Env) (*Session, int) {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: cannot write the log file %s: %v\n", about.Name, path, err)
+		s.Close() // the folder lock: Windows cannot remove a folder holding an open file
 		return nil, options.ExitUsage
 	}
 	s.logFile = lf
