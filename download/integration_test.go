@@ -22,30 +22,16 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(kafkatest.Shared(m)) }
 
-var topicSeq int
-
 // newTopic creates a fresh 4-partition topic, so chunks of one file spread
 // over partitions as they do in production.
 func newTopic(t *testing.T) string {
 	t.Helper()
-	kafkatest.Require(t)
-	topicSeq++
-	name := fmt.Sprintf("%s_%d_%d", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano(), topicSeq)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), name, 4); err != nil {
-		t.Fatal(err)
-	}
-	return name
+	return kafkatest.NewTopic(t, t.Name(), 4)
 }
 
 func produce(t *testing.T, topic string, msgs []uploadtest.Message) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := uploadtest.Produce(ctx, kafkatest.Bootstrap(), topic, msgs); err != nil {
-		t.Fatal(err)
-	}
+	uploadtest.ProduceT(t, kafkatest.Bootstrap(), topic, msgs)
 }
 
 // running is a downloader running in the background of a test.

@@ -28,13 +28,7 @@ import (
 )
 
 func TestRebalanceWhilePausedForDiskTrouble(t *testing.T) {
-	kafkatest.Require(t)
-	topic := fmt.Sprintf("rebalance_paused_%d", time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), topic, 4); err != nil {
-		t.Fatal(err)
-	}
+	topic := kafkatest.NewTopic(t, "rebalance_paused", 4)
 	group := "g-" + topic
 
 	// The disk is full until the test says otherwise.

@@ -7,7 +7,6 @@ package download
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha512"
 	"fmt"
 	"os"
@@ -18,32 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/openmsi/datafiledownloaddirectory/download/storage"
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
 
-func storageTopic(t *testing.T, name string) string {
-	t.Helper()
-	kafkatest.Require(t)
-	topic := fmt.Sprintf("%s_%d", name, time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := kafkatest.CreateTopic(ctx, kafkatest.Bootstrap(), topic, 4); err != nil {
-		t.Fatal(err)
-	}
-	return topic
-}
-
 func produceAll(t *testing.T, topic string, msgs []uploadtest.Message) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := uploadtest.Produce(ctx, kafkatest.Bootstrap(), topic, msgs); err != nil {
-		t.Fatal(err)
-	}
+	uploadtest.ProduceT(t, kafkatest.Bootstrap(), topic, msgs)
 }
 
 func stamped(msgs []uploadtest.Message, at time.Time) []uploadtest.Message {
@@ -63,7 +44,7 @@ func fileIs(out, rel string, want []byte) bool {
 // starts; a producer retry then delivers two v1 chunks with their original
 // timestamps. v2 must win, also when v1 was still in progress.
 func TestLateRetryOfOlderVersionNeverWins(t *testing.T) {
-	topic := storageTopic(t, "late_retry")
+	topic := kafkatest.NewTopic(t, "late_retry", 4)
 	out := t.TempDir()
 	r := startLogged(t, out, topic, "g-"+topic, false)
 	t1 := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
@@ -106,40 +87,12 @@ func TestLateRetryOfOlderVersionNeverWins(t *testing.T) {
 	r.running(t)
 }
 
-// committedAll says whether the group has committed every message of the
-// topic.
-func committedAll(t *testing.T, group, topic string) bool {
-	t.Helper()
-	kc, err := kafka.NewConsumer(kafkatest.Quiet(&kafka.ConfigMap{
-		"bootstrap.servers": kafkatest.Bootstrap(), "group.id": group,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
-	var parts []kafka.TopicPartition
-	for p := range int32(4) {
-		parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p})
-	}
-	got, err := kc.Committed(parts, 10_000)
-	if err != nil {
-		return false
-	}
-	for _, tp := range got {
-		_, high, err := kc.QueryWatermarkOffsets(topic, tp.Partition, 10_000)
-		if err != nil || (high > 0 && int64(tp.Offset) != high) {
-			return false
-		}
-	}
-	return true
-}
-
 // R2: a complete file that cannot be put in place (EPERM, as a folder the
 // service may not write to) does not stop offsets being committed, on any
 // partition; it is put in place once the obstacle is gone, without a
 // restart.
 func TestStuckFileDoesNotStopCommits(t *testing.T) {
-	topic := storageTopic(t, "stuck_file")
+	topic := kafkatest.NewTopic(t, "stuck_file", 4)
 	group := "g-" + topic
 	out := t.TempDir()
 	var locked atomic.Bool
@@ -171,7 +124,7 @@ func TestStuckFileDoesNotStopCommits(t *testing.T) {
 		}
 		return true
 	})
-	WaitFor(t, "every offset committed past the stuck file", time.Minute, func() bool { return committedAll(t, group, topic) })
+	WaitFor(t, "every offset committed past the stuck file", time.Minute, func() bool { return kafkatest.CommittedAll(t, kafkatest.Bootstrap(), group, topic, 4) })
 	if _, err := os.Stat(filepath.Join(out, "locked1", "a.dat")); err == nil {
 		t.Fatal("the stuck file is in place although its rename fails")
 	}
@@ -195,7 +148,7 @@ func TestStuckFileDoesNotStopCommits(t *testing.T) {
 // R3: chunks whose offsets do not tile their file are skipped as bad input:
 // no partition pauses, no file grows to a gigabyte.
 func TestHostileOffsetsAreSkipped(t *testing.T) {
-	topic := storageTopic(t, "hostile_offsets")
+	topic := kafkatest.NewTopic(t, "hostile_offsets", 4)
 	out := t.TempDir()
 	r := startLogged(t, out, topic, "g-"+topic, false)
 	data := randomBytes(230, 300)
@@ -243,7 +196,7 @@ func sha512Sum(b []byte) []byte {
 // came since the last good barrier, and Run returns the error (the program
 // exits non-zero, the service manager restarts it, Kafka delivers again).
 func TestFailedFsyncStopsWithoutCommitting(t *testing.T) {
-	topic := storageTopic(t, "failed_fsync")
+	topic := kafkatest.NewTopic(t, "failed_fsync", 4)
 	group := "g-" + topic
 	out := t.TempDir()
 	var broken atomic.Bool
@@ -259,7 +212,7 @@ func TestFailedFsyncStopsWithoutCommitting(t *testing.T) {
 	first := randomBytes(240, 20_000)
 	produceAll(t, topic, uploadtest.FileChunks(first, "ok/first.dat", 4096, uploadtest.Options{}))
 	WaitFor(t, "the first file", time.Minute, func() bool { return fileIs(out, "ok/first.dat", first) })
-	WaitFor(t, "its offsets committed", time.Minute, func() bool { return committedAll(t, group, topic) })
+	WaitFor(t, "its offsets committed", time.Minute, func() bool { return kafkatest.CommittedAll(t, kafkatest.Bootstrap(), group, topic, 4) })
 
 	broken.Store(true)
 	produceAll(t, topic, uploadtest.FileChunks(randomBytes(241, 20_000), "lost/second.dat", 4096, uploadtest.Options{}))
@@ -271,7 +224,7 @@ func TestFailedFsyncStopsWithoutCommitting(t *testing.T) {
 	if !storage.IsDurability(r.err) {
 		t.Fatalf("Run returned %v, want the failed fsync", r.err)
 	}
-	if committedAll(t, group, topic) {
+	if kafkatest.CommittedAll(t, kafkatest.Bootstrap(), group, topic, 4) {
 		t.Fatal("offsets of data whose fsync failed were committed")
 	}
 }

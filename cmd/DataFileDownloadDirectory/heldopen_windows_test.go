@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
 	"github.com/openmsi/datafiledownloaddirectory/test/kafkatest"
 	"github.com/openmsi/datafiledownloaddirectory/test/uploadtest"
 )
@@ -45,7 +43,7 @@ func TestFileHeldOpenIsReplacedWhenClosed(t *testing.T) {
 	}
 	produce(t, topic, msgs)
 	waitFor(t, "the other files while version 1 is held open", time.Minute, allThere(out, others))
-	waitFor(t, "every offset committed while version 1 is held open", time.Minute, func() bool { return committedAll(t, group, topic, 4) })
+	waitFor(t, "every offset committed while version 1 is held open", time.Minute, func() bool { return kafkatest.CommittedAll(t, kafkatest.Bootstrap(), group, topic, 4) })
 	if !sameFile(final, v1) {
 		t.Fatal("version 1 was replaced while another program held it open: this is not Windows' sharing")
 	}
@@ -110,32 +108,4 @@ func holdFile(t *testing.T, path string) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
-}
-
-// committedAll says whether the group has committed every message of the
-// topic's partitions.
-func committedAll(t *testing.T, group, topic string, partitions int) bool {
-	t.Helper()
-	kc, err := kafka.NewConsumer(kafkatest.Quiet(&kafka.ConfigMap{
-		"bootstrap.servers": kafkatest.Bootstrap(), "group.id": group,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kc.Close()
-	var parts []kafka.TopicPartition
-	for p := range int32(partitions) {
-		parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p})
-	}
-	got, err := kc.Committed(parts, 10_000)
-	if err != nil {
-		return false
-	}
-	for _, tp := range got {
-		_, high, err := kc.QueryWatermarkOffsets(topic, tp.Partition, 10_000)
-		if err != nil || (high > 0 && int64(tp.Offset) != high) {
-			return false
-		}
-	}
-	return true
 }

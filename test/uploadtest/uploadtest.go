@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -265,4 +266,15 @@ func Produce(ctx context.Context, bootstrap, topic string, msgs []Message) error
 		}
 	}
 	return firstErr
+}
+
+// ProduceT is Produce for a test: it fails t if any message is not
+// delivered within 2 minutes.
+func ProduceT(t testing.TB, bootstrap, topic string, msgs []Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := Produce(ctx, bootstrap, topic, msgs); err != nil {
+		t.Fatal(err)
+	}
 }
