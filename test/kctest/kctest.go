@@ -173,10 +173,3 @@ func (p *Producer) Rotate() {
 	fmt.Fprintln(p.in, "rotate")
 	p.expect("rotated")
 }
-
-// Quit stops the producer node; it no longer answers key requests.
-func (p *Producer) Quit() {
-	p.t.Helper()
-	fmt.Fprintln(p.in, "quit")
-	p.expect("bye")
-}

@@ -65,10 +65,6 @@ func (o Op) String() string {
 
 func (o Op) isData() bool { return o.Kind == OpWrite || o.Kind == OpTruncate }
 
-func (o Op) isName() bool {
-	return o.Kind == OpCreate || o.Kind == OpMkdir || o.Kind == OpRename || o.Kind == OpRemove
-}
-
 // entryChange is one folder entry set to an inode, or removed (ino < 0).
 type entryChange struct {
 	dir  int
