@@ -166,7 +166,7 @@ func Open(fsys FS, opts Options) (*Engine, error) {
 	if opts.Log == nil {
 		opts.Log = logrus.NewEntry(logrus.StandardLogger())
 	}
-	if err := mkdirAll(fsys, PartialDir); err != nil {
+	if err := mkdirAll(fsys, PartialDir, nil); err != nil {
 		return nil, fmt.Errorf("create state folder %s: %w", PartialDir, err)
 	}
 	for _, dir := range []string{".", StateDirName} {
@@ -246,7 +246,7 @@ func (e *Engine) Put(c *Chunk) (Outcome, error) {
 			}
 			continue
 		}
-		out, retry, err := e.addLocked(f, c, checked)
+		out, retry, err := e.addLocked(f, c, chunkSize, checked)
 		f.mu.Unlock()
 		if retry {
 			continue
@@ -361,33 +361,17 @@ func (e *Engine) Close() {
 // can take is lost with it, although its offsets were committed (found by
 // the power-cut test).
 func (e *Engine) mkdirAllDurable(dir string) error {
-	if dir == "." || dir == "" {
+	return mkdirAll(e.fsys, dir, func(parent string) error {
+		if err := e.fsys.SyncDir(parent); err != nil {
+			return e.syncFailed("folder "+parent, err)
+		}
 		return nil
-	}
-	if fi, err := e.fsys.Lstat(dir); err == nil {
-		if fi.IsDir() {
-			return nil
-		}
-		return &fs.PathError{Op: "mkdir", Path: dir, Err: errNotDir}
-	}
-	parent := parentDir(dir)
-	if err := e.mkdirAllDurable(parent); err != nil {
-		return err
-	}
-	if err := e.fsys.Mkdir(dir, 0o755); err != nil {
-		if fi, serr := e.fsys.Lstat(dir); serr != nil || !fi.IsDir() {
-			return err
-		}
-		// Made meanwhile: its parent is synced below all the same.
-	}
-	if err := e.fsys.SyncDir(parent); err != nil {
-		return e.syncFailed("folder "+parent, err)
-	}
-	return nil
+	})
 }
 
-// mkdirAll creates a folder and its parents through an FS.
-func mkdirAll(fsys FS, dir string) error {
+// mkdirAll creates a folder and its parents through an FS, calling made
+// (when not nil) with the parent of each folder it created.
+func mkdirAll(fsys FS, dir string, made func(parent string) error) error {
 	if dir == "." || dir == "" {
 		return nil
 	}
@@ -397,16 +381,20 @@ func mkdirAll(fsys FS, dir string) error {
 		}
 		return &fs.PathError{Op: "mkdir", Path: dir, Err: errNotDir}
 	}
-	if err := mkdirAll(fsys, parentDir(dir)); err != nil {
+	parent := parentDir(dir)
+	if err := mkdirAll(fsys, parent, made); err != nil {
 		return err
 	}
-	err := fsys.Mkdir(dir, 0o755)
-	if err != nil {
-		if fi, serr := fsys.Lstat(dir); serr == nil && fi.IsDir() {
-			return nil // made by another consumer meanwhile
+	if err := fsys.Mkdir(dir, 0o755); err != nil {
+		if fi, serr := fsys.Lstat(dir); serr != nil || !fi.IsDir() {
+			return err
 		}
+		// Made meanwhile: its parent is synced below all the same.
 	}
-	return err
+	if made == nil {
+		return nil
+	}
+	return made(parent)
 }
 
 func parentDir(p string) string {

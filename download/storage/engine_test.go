@@ -328,7 +328,7 @@ func TestPublishedSetIsBoundedAndCompacted(t *testing.T) {
 	root, _ := os.OpenRoot(dir)
 	defer root.Close()
 	fsys := RootFS{root}
-	mkdirAll(fsys, StateDirName)
+	mkdirAll(fsys, StateDirName, nil)
 	s, err := loadPublished(fsys, publishedFile, 10)
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,7 @@ func (e *Engine) makeRoom(keep *partialFile) {
 // addLocked stores a chunk in its version. checked says the chunk was
 // checked against its chunk hash; Put makes sure of it where the rules of
 // proof.go ask for it. retry means the entry changed: look it up again.
-func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome, retry bool, err error) {
+func (e *Engine) addLocked(f *partialFile, c *Chunk, chunkSize int64, checked bool) (out Outcome, retry bool, err error) {
 	if c.Total == 1 && f.total == 1 && !f.queued && len(f.have) == 1 {
 		// A copy of a single-chunk file whose completion met storage
 		// trouble; its length may differ from the stored one's if one is bad.
@@ -224,7 +224,6 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, checked bool) (out Outcome,
 			return e.settleDuplicateLocked(f, c)
 		}
 	}
-	chunkSize, _ := impliedChunkSize(c)
 	if e.relayoutLocked(f, c, chunkSize, checked) {
 		return 0, true, nil
 	}
@@ -301,10 +300,8 @@ func (e *Engine) relayoutLocked(f *partialFile, c *Chunk, chunkSize int64, check
 	if _, onlyLast := f.have[f.total]; !onlyLast || len(f.have) != 1 {
 		return false
 	}
-	if !checked {
-		if sum := sha512.Sum512(c.Data); !bytes.Equal(sum[:], c.ChunkHash) {
-			return false // a bad chunk overrides nothing
-		}
+	if !checked && !chunkHashOK(c) {
+		return false // a bad chunk overrides nothing
 	}
 	e.log.WithField("file", f.paths.Rel).Warnf(
 		"the last chunk of %q (at offset %d) does not fit its other chunks of %d bytes; it is dropped and the file starts again from them",

@@ -245,7 +245,7 @@ func (e *Engine) setAside(id string, hasPart bool, why error) {
 	if hasPart {
 		names = append(names, id+".part")
 	}
-	err := mkdirAll(e.fsys, DamagedDir)
+	err := mkdirAll(e.fsys, DamagedDir, nil)
 	for _, n := range names {
 		if err == nil {
 			err = e.fsys.Rename(PartialDir+"/"+n, DamagedDir+"/"+n)
