@@ -16,7 +16,12 @@ import (
 )
 
 func main() {
-	stopProfiles := startProfiles()
+	stopProfiles := func() {}
+	if len(os.Args) < 2 || os.Args[1] != session.DescribeVerb {
+		// The child that describes the consumer group would overwrite
+		// the program's own profiles.
+		stopProfiles = startProfiles()
+	}
 	code := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfiles()
 	os.Exit(code)

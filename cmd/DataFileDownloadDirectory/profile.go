@@ -5,15 +5,19 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
 // Profiling is for the benchmark (test/bench -profile), not for users, so
 // it is switched on by environment variables and stays out of --help:
 // DFDD_CPUPROFILE and DFDD_MEMPROFILE name files that receive a CPU profile
-// of the whole run and an allocation profile at exit.
+// of the whole run and an allocation profile at exit; DFDD_TRACE one that
+// receives an execution trace (where goroutines wait, which a CPU profile
+// cannot show).
 const (
 	cpuProfileEnv = "DFDD_CPUPROFILE"
 	memProfileEnv = "DFDD_MEMPROFILE"
+	traceEnv      = "DFDD_TRACE"
 )
 
 // startProfiles starts what the environment asks for; the returned function
@@ -31,7 +35,23 @@ func startProfiles() (stop func()) {
 			cpu = f
 		}
 	}
+	var tr *os.File
+	if p := os.Getenv(traceEnv); p != "" {
+		f, err := os.Create(p)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: cannot trace to %s: %v\n", traceEnv, p, err)
+		} else {
+			tr = f
+		}
+	}
 	return func() {
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()
