@@ -151,3 +151,43 @@ func TestCorruptStateIsSetAside(t *testing.T) {
 	te2.barrier()
 	assertFile(t, te2.path("s/bad.bin"), chunksData(bad))
 }
+
+// Closing a file to stay within the bound does not wait for a file whose
+// lock is taken (the publisher syncing it): it closes the next least
+// recently used one instead, and the bound holds.
+func TestRoomIsMadeAroundABusyFile(t *testing.T) {
+	var opened, maxOpen atomic.Int64
+	wrap := func(f FS) FS { return &Faults{FS: f, Opened: &opened, MaxOpen: &maxOpen} }
+	te := openEngine(t, t.TempDir(), wrap, Options{MaxOpenFiles: 4})
+	var uploads [][]*Chunk
+	for i := range 4 {
+		chunks := upload(fmt.Sprintf("busy/%d.bin", i), randomBytes(uint64(i), 3000), 1000, t0, 0)
+		te.put(chunks[0])
+		uploads = append(uploads, chunks)
+	}
+	te.Engine.mu.Lock()
+	oldest := te.Engine.files["busy/0.bin"]
+	te.Engine.mu.Unlock()
+	oldest.mu.Lock()
+	stored := make(chan Outcome, 1)
+	next := upload("busy/4.bin", randomBytes(4, 3000), 1000, t0, 0)
+	go func() { stored <- te.put(next[0]) }()
+	select {
+	case out := <-stored:
+		if out != Written {
+			t.Errorf("a chunk of a new file gave %v, want Written", out)
+		}
+	case <-time.After(10 * time.Second):
+		oldest.mu.Unlock()
+		t.Fatal("storing a chunk waited for the lock of the least recently used file")
+	}
+	oldest.mu.Unlock()
+	if m := maxOpen.Load(); m > 2*4+2 {
+		t.Fatalf("%d files were open at once, want at most %d", m, 2*4+2)
+	}
+	uploads = append(uploads, next)
+	for i, chunks := range uploads {
+		te.putAll(chunks[1:])
+		assertFile(t, te.path(fmt.Sprintf("busy/%d.bin", i)), chunksData(chunks))
+	}
+}
