@@ -65,12 +65,13 @@ type Downloader struct {
 	// outage tracks broker outages for reporting (outage.go).
 	outage outage
 
-	cfg   Config
-	log   *logrus.Entry
-	root  *os.Root
-	store *storage.Engine
-	stats counters
-	start time.Time
+	cfg    Config
+	log    *logrus.Entry
+	root   *os.Root
+	rootFS storage.RootFS // keeps a folder of root open: closed with it
+	store  *storage.Engine
+	stats  counters
+	start  time.Time
 	// limiter keeps repeated client errors from flooding the log.
 	limiter *ratelimit.Limiter
 	members *membership
@@ -118,7 +119,8 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	d := &Downloader{cfg: cfg, log: log, root: root, start: time.Now(), limiter: &ratelimit.Limiter{Every: errorRepeatInterval}}
 	d.members = newMembership(cfg, log)
 	d.sessionLost = make([]atomic.Bool, cfg.Consumers)
-	var fsys storage.FS = storage.RootFS{Root: root}
+	d.rootFS = storage.NewRootFS(root)
+	var fsys storage.FS = d.rootFS
 	if cfg.wrapFS != nil {
 		fsys = cfg.wrapFS(fsys)
 	}
@@ -126,13 +128,13 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 		Log: log, Windows: onWindows, ExpireAfter: cfg.ExpireAfter,
 	})
 	if err != nil {
-		root.Close()
+		d.closeRoot()
 		return nil, fmt.Errorf("in %s: %w", cfg.OutputDir, err)
 	}
 	if cfg.Crypto != nil {
 		if d.keyClient, err = kafkacrypto.NewClient(cfg.Crypto.Node, cfg.Topic, cfg.Crypto.Kafka, log); err != nil {
 			d.store.Close()
-			root.Close()
+			d.closeRoot()
 			return nil, err
 		}
 		d.useKeys(d.keyClient, cfg.Crypto.KeyWait)
@@ -140,11 +142,17 @@ func New(cfg Config, log *logrus.Entry) (*Downloader, error) {
 	return d, nil
 }
 
+// closeRoot closes the output folder, after the engine that used it.
+func (d *Downloader) closeRoot() {
+	d.rootFS.Close()
+	d.root.Close()
+}
+
 // Run consumes until ctx is cancelled, then commits what is durable, leaves
 // the group and returns. A nil error means a clean stop. Run may be called
 // only once.
 func (d *Downloader) Run(ctx context.Context) error {
-	defer d.root.Close()
+	defer d.closeRoot()
 	defer d.store.Close()
 	if err := d.store.Recover(); err != nil {
 		return fmt.Errorf("resume the files in progress in %s: %w; %s", d.cfg.OutputDir, err, storage.Hint(err))

@@ -327,7 +327,7 @@ func TestPublishedSetIsBoundedAndCompacted(t *testing.T) {
 	dir := t.TempDir()
 	root, _ := os.OpenRoot(dir)
 	defer root.Close()
-	fsys := RootFS{root}
+	fsys := RootFS{Root: root}
 	mkdirAll(fsys, StateDirName, nil)
 	s, err := loadPublished(fsys, publishedFile, 10)
 	if err != nil {

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 )
 
 // FS is every file operation the storage engine does, with names relative
@@ -37,10 +39,33 @@ type File interface {
 }
 
 // RootFS is the FS of an os.Root: every name stays inside the root, whatever
-// symlinks or ".." it holds.
-type RootFS struct{ Root *os.Root }
+// symlinks or ".." it holds. One made by NewRootFS also keeps the state
+// folder open (see fs_linux.go) and must be closed.
+type RootFS struct {
+	Root *os.Root
+	// partial and top are the open state folder PartialDir and the root
+	// itself, or nil: then every operation goes through Root.
+	partial, top *dirHandle
+}
+
+// NewRootFS returns the FS of root that keeps PartialDir open where that
+// saves system calls (Linux). Close it before the root.
+func NewRootFS(root *os.Root) RootFS {
+	return RootFS{Root: root, partial: newDirHandle(root, PartialDir), top: newDirHandle(root, ".")}
+}
+
+// Close releases the folder RootFS keeps open.
+func (r RootFS) Close() error {
+	if r.partial == nil {
+		return nil
+	}
+	return errors.Join(r.partial.close(), r.top.close())
+}
 
 func (r RootFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
+	if f, ok, err := r.openInPartial(name, flag, perm); ok {
+		return f, err
+	}
 	f, err := r.Root.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err // a nil *os.File must not become a non-nil File
@@ -48,8 +73,14 @@ func (r RootFS) OpenFile(name string, flag int, perm fs.FileMode) (File, error) 
 	return f, nil
 }
 
-func (r RootFS) Rename(oldname, newname string) error { return r.Root.Rename(oldname, newname) }
-func (r RootFS) Remove(name string) error             { return r.Root.Remove(name) }
+func (r RootFS) Rename(oldname, newname string) error {
+	if ok, err := r.renameFromPartial(oldname, newname); ok {
+		return err
+	}
+	return r.Root.Rename(oldname, newname)
+}
+
+func (r RootFS) Remove(name string) error { return r.Root.Remove(name) }
 func (r RootFS) Mkdir(name string, perm fs.FileMode) error {
 	return r.Root.Mkdir(name, perm)
 }
@@ -64,4 +95,18 @@ func (r RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return d.ReadDir(-1)
 }
 
-func (r RootFS) SyncDir(name string) error { return syncDir(r.Root, name) }
+func (r RootFS) SyncDir(name string) error {
+	if r.partial != nil && name == PartialDir {
+		return r.partial.sync()
+	}
+	if ok, err := r.syncDirFast(name); ok {
+		return err
+	}
+	return syncDir(r.Root, name)
+}
+
+// inPartial returns the name of a file directly in PartialDir.
+func inPartial(name string) (base string, ok bool) {
+	base, ok = strings.CutPrefix(name, PartialDir+"/")
+	return base, ok && base != "" && !strings.Contains(base, "/")
+}

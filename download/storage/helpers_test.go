@@ -72,7 +72,9 @@ func openEngine(t testing.TB, dir string, wrap func(FS) FS, opts Options) *testE
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	var fsys FS = RootFS{Root: root}
+	rootFS := NewRootFS(root)
+	t.Cleanup(func() { rootFS.Close() })
+	var fsys FS = rootFS
 	if wrap != nil {
 		fsys = wrap(fsys)
 	}
