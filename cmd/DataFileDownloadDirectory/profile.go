@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -23,30 +24,8 @@ const (
 // startProfiles starts what the environment asks for; the returned function
 // writes the profiles and must run before the process exits.
 func startProfiles() (stop func()) {
-	var cpu *os.File
-	if p := os.Getenv(cpuProfileEnv); p != "" {
-		f, err := os.Create(p)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: cannot profile to %s: %v\n", cpuProfileEnv, p, err)
-		} else {
-			cpu = f
-		}
-	}
-	var tr *os.File
-	if p := os.Getenv(traceEnv); p != "" {
-		f, err := os.Create(p)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: cannot trace to %s: %v\n", traceEnv, p, err)
-		} else {
-			tr = f
-		}
-	}
+	cpu := startRecording(cpuProfileEnv, pprof.StartCPUProfile)
+	tr := startRecording(traceEnv, trace.Start)
 	return func() {
 		if tr != nil {
 			trace.Stop()
@@ -62,6 +41,26 @@ func startProfiles() (stop func()) {
 			}
 		}
 	}
+}
+
+// startRecording starts a recording into the file the environment variable
+// env names, if any, and returns that file (nil if none was started).
+func startRecording(env string, start func(io.Writer) error) *os.File {
+	p := os.Getenv(env)
+	if p == "" {
+		return nil
+	}
+	f, err := os.Create(p)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: cannot record to %s: %v\n", env, p, err)
+		return nil
+	}
+	return f
 }
 
 func writeAllocProfile(p string) error {

@@ -107,15 +107,8 @@ func (r RootFS) renameFromPartial(oldname, newname string) (bool, error) {
 	if newBase == "" || newBase == "." || newBase == ".." {
 		return false, nil // os.Root's rules, and its errors, for odd names
 	}
-	var newfd int
-	err := r.top.do(func(rootfd int) error {
-		var err error
-		newfd, err = openDirAt(rootfd, dir)
-		return err
-	})
-	if err == errOddPath || err == unix.ELOOP || err == unix.ENOTDIR {
-		// A symlink (O_NOFOLLOW: ELOOP, or ENOTDIR with O_DIRECTORY), which
-		// os.Root follows while it stays inside the root: leave it to os.Root.
+	newfd, ok, err := r.openDirFast(dir)
+	if !ok {
 		return false, nil
 	}
 	if err == nil {
@@ -133,18 +126,29 @@ func (r RootFS) renameFromPartial(oldname, newname string) (bool, error) {
 	return true, nil
 }
 
-// syncDirFast syncs a folder opened with openDirAt, not through os.Root.
-func (r RootFS) syncDirFast(name string) (bool, error) {
+// openDirFast opens a folder of the root with openDirAt. ok is false for
+// a folder to leave to os.Root.
+func (r RootFS) openDirFast(dir string) (fd int, ok bool, err error) {
 	if r.top == nil {
-		return false, nil
+		return -1, false, nil
 	}
-	var fd int
-	err := r.top.do(func(rootfd int) error {
+	err = r.top.do(func(rootfd int) error {
 		var err error
-		fd, err = openDirAt(rootfd, name)
+		fd, err = openDirAt(rootfd, dir)
 		return err
 	})
 	if err == errOddPath || err == unix.ELOOP || err == unix.ENOTDIR {
+		// A symlink (O_NOFOLLOW: ELOOP, or ENOTDIR with O_DIRECTORY), which
+		// os.Root follows while it stays inside the root: leave it to os.Root.
+		return -1, false, nil
+	}
+	return fd, true, err
+}
+
+// syncDirFast syncs a folder opened with openDirAt, not through os.Root.
+func (r RootFS) syncDirFast(name string) (bool, error) {
+	fd, ok, err := r.openDirFast(name)
+	if !ok {
 		return false, nil
 	}
 	if err != nil {
