@@ -37,9 +37,10 @@ const prefetchKB = 24 << 10
 // partitionFetchBytes is how much of one partition a fetch may return.
 // librdkafka's 1 MiB left consumers of many small files waiting for the
 // next fetch with a core idle: 5000 files of 64 KiB (two consumers, two
-// partitions each) took 2.0-2.4 s with 1 MiB, 1.6-1.8 s with 2 or 4 MiB, and
-// files of 16 MiB took as long with 2 MiB as with 1. It does not raise the
-// bound on memory: fetch.max.bytes still caps a whole fetch response.
+// partitions each) took 2.0-2.4 s with 1 MiB and 1.7-1.8 s with 2 or 4 MiB
+// in alternating runs (in one full benchmark the gain was lost in the
+// noise), and files of 16 MiB took as long with 2 MiB as with 1. It does not
+// raise the bound on memory: fetch.max.bytes still caps a whole response.
 const partitionFetchBytes = 2 << 20
 
 // prefetchDefaults are the queue and fetch sizes of each of n consumers.
