@@ -93,11 +93,10 @@ type Producer struct {
 	t     testing.TB
 	cmd   *exec.Cmd
 	in    io.WriteCloser
-	out   *bufio.Scanner
 	lines chan string
 }
 
-// StartProducer runs a producer node until the test ends (or Quit).
+// StartProducer runs a producer node until the test ends.
 func StartProducer(t testing.TB, py, nodeConfig, bootstrap string) *Producer {
 	t.Helper()
 	cmd := exec.Command(py, "-W", "ignore", Script("kc_produce.py"), nodeConfig, "--bootstrap", bootstrap)

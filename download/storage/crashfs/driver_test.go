@@ -20,7 +20,6 @@ import (
 type toy struct {
 	files, chunks                      int
 	noDataSync, noOutSync, noStateSync bool
-	syncBeforeCommitOnlyEveryOtherFile bool
 }
 
 const toyChunk = 16
