@@ -227,6 +227,9 @@ func (d *Downloader) Run(ctx context.Context) error {
 	wg.Wait()
 	cancel()
 	<-watchDone
+	// Complete files are put in place before the program stops, not at its
+	// next start.
+	d.store.WaitVerified()
 	if err := d.store.Barrier(); err != nil && !storage.IsDurability(err) {
 		d.log.Errorf("at shutdown: %v", err)
 	}
@@ -243,14 +246,18 @@ func (d *Downloader) Status() Status {
 	// counted as processed then: it was invalid, as checking it at once
 	// would have said.
 	corrupt, corruptBytes := st.ChunksCorrupt.Load(), st.BytesCorrupt.Load()
+	// The message that completed a file found not to match its hash
+	// after it was handled is not processed either, as when that is
+	// found at once.
+	lateMismatch, lateMismatchBytes := st.LateMismatchChunks.Load(), st.LateMismatchBytes.Load()
 	return Status{
 		Start:                 d.start,
 		MessagesRead:          d.stats.messagesRead.Load(),
-		MessagesProcessed:     d.stats.messagesProcessed.Load() - corrupt,
+		MessagesProcessed:     d.stats.messagesProcessed.Load() - corrupt - lateMismatch,
 		MessagesSkipped:       d.stats.messagesSkipped.Load(),
 		MessagesInvalid:       d.stats.messagesInvalid.Load() + corrupt,
 		BytesRead:             d.stats.bytesRead.Load(),
-		BytesProcessed:        d.stats.bytesProcessed.Load() - corruptBytes,
+		BytesProcessed:        d.stats.bytesProcessed.Load() - corruptBytes - lateMismatchBytes,
 		Encrypted:             d.crypto != nil,
 		MessagesDecrypted:     d.stats.messagesDecrypted.Load(),
 		MessagesUndecryptable: d.stats.messagesUndecryptable.Load(),

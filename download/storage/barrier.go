@@ -2,17 +2,39 @@ package storage
 
 import "errors"
 
+// takeDirty takes the files touched since the last barrier, for the
+// barrier that begins. It must come before the barrier waits for the
+// publisher: a file verified in the background leaves the dirty files for
+// the publisher's queue at any time, and one that left after that wait and
+// before the files were taken was in neither, so a barrier passed it
+// without syncing its last chunk (found by the power-cut test).
+func (e *Engine) takeDirty() map[*partialFile]struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dirty := e.dirty
+	e.dirty = make(map[*partialFile]struct{})
+	return dirty
+}
+
+// giveBackDirty returns files taken by a barrier that failed.
+func (e *Engine) giveBackDirty(dirty map[*partialFile]struct{}) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for f := range dirty {
+		e.dirty[f] = struct{}{}
+	}
+}
+
 // syncDurable is the part of a barrier that follows the publishing: the
 // unfinished files touched since the last barrier get their data synced,
 // then their journal records written and synced; the names created in the
 // state folder are synced; then the published versions go on record, and
 // only then may the journals of published files go (a crash before that
-// replays the publish from the journal). The caller holds barrierMu or,
-// while recovering, has the engine to itself.
-func (e *Engine) syncDurable() error {
+// replays the publish from the journal). dirty are the files taken with
+// takeDirty when the barrier began. The caller holds barrierMu or, while
+// recovering, has the engine to itself.
+func (e *Engine) syncDurable(dirty map[*partialFile]struct{}) error {
 	e.mu.Lock()
-	dirty := e.dirty
-	e.dirty = make(map[*partialFile]struct{})
 	lines := e.published.takePending()
 	remove := e.toRemove
 	e.toRemove = nil

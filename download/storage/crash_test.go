@@ -246,6 +246,9 @@ func (p *crashPlan) check(state storage.FS, committed any) error {
 			return fmt.Errorf("redelivered %s chunk %d: %w", c.Paths.Rel, c.Index, err)
 		}
 	}
+	// A clean stop, as the downloader's: complete files are verified
+	// (in the background) and put in place.
+	e.WaitVerified()
 	if err := e.Barrier(); err != nil {
 		return fmt.Errorf("barrier after redelivery: %w", err)
 	}

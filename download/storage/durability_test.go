@@ -84,13 +84,19 @@ func TestReadErrorWhileHashingIsNeverAMismatch(t *testing.T) {
 	// Every attempt of one read fails: the second part of a chunk, after
 	// the first was hashed.
 	skip.Store(1)
-	failures.Store(readRetries)
-	_, err := te.Put(chunks[0])
-	if !IsTrouble(err) {
-		t.Fatalf("read error while hashing: %v, want trouble", err)
+	// Every attempt of it in the background, and the barrier's next one.
+	failures.Store(2 * readRetries)
+	// The file is verified in the background; the next barrier tries
+	// again and reports the trouble, so that no offset is committed.
+	if out, err := te.Put(chunks[0]); err != nil || out != Completed {
+		t.Fatalf("last chunk: %v %v, want Completed", out, err)
 	}
+	te.WaitVerified()
+	if err := te.Barrier(); !IsTrouble(err) {
+		t.Fatalf("barrier after a read error while hashing: %v, want trouble", err)
+	}
+	assertMissing(t, te.path("r/f"))
 	failures.Store(readRetries - 1) // a transient one: retried and fine
-	te.put(chunks[0])               // redelivered: the complete file's next try
 	te.barrier()
 	assertFile(t, te.path("r/f"), data)
 	if te.stats.FilesMismatched.Load() != 0 {

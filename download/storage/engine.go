@@ -67,8 +67,8 @@ const (
 	Written   Outcome = iota // stored; the file is not complete yet
 	Duplicate                // already stored, or its version already published
 	Stale                    // belongs to an older version than one seen
-	Completed                // completed its file, which is verified and being put in place
-	Mismatch                 // completed its file, whose hash did not match
+	Completed                // completed its file, which is (being) verified and put in place
+	Mismatch                 // completed its file, whose hash did not match (see LateMismatchChunks)
 )
 
 // Options tune an Engine.
@@ -123,6 +123,10 @@ type Engine struct {
 	waiting       map[*partialFile]struct{} // obstacles: retried every RetryInterval
 	publishing    bool
 	publisherIdle chan struct{}
+	// Background verification (verify.go), guarded by mu.
+	verifying    int
+	verifyIdle   chan struct{}
+	verifyFailed []*partialFile // storage trouble: retried at the next barrier
 
 	retainedBytes atomic.Int64
 	stopRetry     chan struct{}
@@ -145,6 +149,12 @@ type Counters struct {
 	// that brought them were bad input, counted as stored when they came.
 	ChunksCorrupt atomic.Int64
 	BytesCorrupt  atomic.Int64
+	// LateMismatchChunks counts the chunks that completed a file whose
+	// hash, checked in the background (verify.go), did not match: Put
+	// said Completed for them, where checking at once says Mismatch.
+	// LateMismatchBytes are their bytes.
+	LateMismatchChunks atomic.Int64
+	LateMismatchBytes  atomic.Int64
 }
 
 // Open prepares the state folder and reads the record of published
@@ -263,11 +273,23 @@ func (e *Engine) Barrier() error {
 	if err := e.failure(); err != nil {
 		return err
 	}
-	if err := e.waitPublished(); err != nil {
+	if err := e.retryVerifications(); err != nil {
 		return err
 	}
-	return e.syncDurable()
+	dirty := e.takeDirty()
+	if err := e.waitPublished(); err != nil {
+		e.giveBackDirty(dirty)
+		return err
+	}
+	if testHookBarrierPublished != nil {
+		testHookBarrierPublished()
+	}
+	return e.syncDurable(dirty)
 }
+
+// testHookBarrierPublished runs in Barrier once the publisher is idle: a
+// test lets a background verification end there (verify_test.go).
+var testHookBarrierPublished func()
 
 // failure returns the failed fsync that poisoned the engine, if any.
 func (e *Engine) failure() error {
@@ -333,7 +355,8 @@ func (e *Engine) Close() {
 		<-e.retryDone
 		e.stopRetry = nil
 	}
-	// A publish the retries started must not outlive the folder.
+	// Nor may a verification or a publish the retries started.
+	e.WaitVerified()
 	e.mu.Lock()
 	for e.publishing {
 		idle := e.publisherIdle

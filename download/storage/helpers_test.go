@@ -92,12 +92,19 @@ func openEngine(t testing.TB, dir string, wrap func(FS) FS, opts Options) *testE
 	return &testEngine{Engine: e, t: t, dir: dir, fsys: fsys, logs: hook}
 }
 
-// put stores a chunk that must be accepted and waits for its publishing.
+// put stores a chunk that must be accepted and waits for its file's
+// verification and publishing. A file found not to match its hash in the
+// background makes the outcome Mismatch, as the downloader counts it.
 func (te *testEngine) put(c *Chunk) Outcome {
 	te.t.Helper()
+	late := te.stats.LateMismatchChunks.Load()
 	out, err := te.Put(c)
 	if err != nil {
 		te.t.Fatalf("chunk %d of %s: %v", c.Index, c.Paths.Rel, err)
+	}
+	te.WaitVerified()
+	if te.stats.LateMismatchChunks.Load() != late {
+		out = Mismatch
 	}
 	if err := te.waitPublished(); err != nil {
 		te.t.Fatalf("publishing after chunk %d of %s: %v", c.Index, c.Paths.Rel, err)

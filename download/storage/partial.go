@@ -60,6 +60,11 @@ type partialFile struct {
 	hashDone   chan struct{}
 	hashErr    error
 
+	// Set while a complete file is verified in the background (verify.go);
+	// lastBytes is the length of the chunk that completed it.
+	verifying bool
+	lastBytes int64
+
 	// Set when the file is complete and verified (publish.go).
 	queued     bool
 	dest       string
@@ -272,7 +277,7 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, chunkSize int64, checked bo
 				return out, retry, err
 			}
 		}
-		if int64(len(f.have)) == f.total {
+		if int64(len(f.have)) == f.total && !f.verifying {
 			// Complete, but verifying it met storage trouble: the
 			// redelivered chunk is its next try.
 			if err := e.openLocked(f); err != nil {
@@ -306,6 +311,9 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, chunkSize int64, checked bo
 	}
 	f.queueHashLocked(c)
 	if int64(len(f.have)) == f.total {
+		if e.verifyLaterLocked(f, int64(len(c.Data))) {
+			return Completed, false, nil
+		}
 		out, err := e.completeLocked(f, c.Index)
 		return out, false, err
 	}

@@ -60,9 +60,7 @@ func TestCorruptChunkFoundByFileHashWaitsForGoodCopy(t *testing.T) {
 	te.putAll(chunks[7:9])
 	// The last chunk completes the file, whose hash fails: the two bad
 	// chunks are found and dropped; nothing is published anywhere.
-	if out := te.put(chunks[9]); out != Written {
-		t.Fatalf("completing chunk: %v, want Written (the file waits for good copies)", out)
-	}
+	te.put(chunks[9])
 	te.barrier()
 	assertMissing(t, te.path("p/f.bin"))
 	assertMissing(t, te.path(MismatchDirName+"/p/f.bin"))
@@ -157,10 +155,13 @@ func TestMismatchOnlyWhenEveryChunkIsGood(t *testing.T) {
 	te.put(corrupted(chunks[2], 5))
 	te.put(chunks[1])
 	te.put(chunks[3])
-	if out := te.put(chunks[4]); out != Written {
-		t.Fatalf("a bad chunk made it %v, want Written (waiting for a good copy)", out)
+	if out := te.put(chunks[4]); out == Mismatch {
+		t.Fatal("a bad chunk made it a mismatch, instead of waiting for a good copy")
 	}
 	assertMissing(t, te.path(MismatchDirName+"/m/x.dat"))
+	if in, _, _ := te.Status(); len(in) != 1 || in[0].ChunksReceived != 4 {
+		t.Fatalf("in progress: %+v, want the file with 4 of 5 chunks", in)
+	}
 	if out := te.put(chunks[2]); out != Mismatch {
 		t.Fatalf("with every chunk good: %v, want Mismatch", out)
 	}
@@ -286,6 +287,9 @@ func TestLazyCheckingMatchesEagerChecking(t *testing.T) {
 		lazyInvalid := 0
 		for i, c := range msgs {
 			if i == restartAt {
+				// A clean stop, as the downloader's: files complete by
+				// then are verified first.
+				te.WaitVerified()
 				te.barrier()
 				lazyInvalid += int(te.stats.ChunksCorrupt.Load())
 				te.crash()
@@ -301,6 +305,7 @@ func TestLazyCheckingMatchesEagerChecking(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		te.WaitVerified()
 		te.barrier()
 		lazyInvalid += int(te.stats.ChunksCorrupt.Load())
 		for _, p := range plans {

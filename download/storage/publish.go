@@ -41,8 +41,12 @@ func (e *Engine) completeLocked(f *partialFile, cur int64) (Outcome, error) {
 	if err := f.waitHashLocked(); err != nil {
 		return 0, err
 	}
-	if f.done {
+	if f.done || f.queued {
 		return Duplicate, nil
+	}
+	// Waiting let makeRoom close it.
+	if err := e.openLocked(f); err != nil {
+		return 0, err
 	}
 	ok, err := f.verifyLocked()
 	if err != nil {

@@ -66,7 +66,7 @@ func (e *Engine) Recover() error {
 		// Retried at every barrier; no reason not to start.
 		e.log.Errorf("putting in place files completed before the restart: %v; %s", err, Hint(err))
 	}
-	if err := e.syncDurable(); err != nil {
+	if err := e.syncDurable(e.takeDirty()); err != nil {
 		return err
 	}
 	if len(journals) > 0 {
