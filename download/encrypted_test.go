@@ -124,6 +124,9 @@ func TestDecryptAndRebuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A file of several chunks is verified in the background, then put in
+	// place by the barrier after it.
+	d.store.WaitVerified()
 	if err := d.store.Barrier(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +207,10 @@ func TestKeyLateSavedThenRecovered(t *testing.T) {
 
 	keys.give(testKI, testSecret)
 	d.recoverSaved(context.Background(), keys, map[string]bool{})
+	d.store.WaitVerified()
+	if err := d.store.Barrier(); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := os.ReadFile(filepath.Join(out, "late.bin")); !bytes.Equal(got, data) {
 		t.Fatal("the file was not rebuilt from ENCRYPTED_MESSAGES")
 	}

@@ -119,8 +119,12 @@ func (te *testEngine) putAll(chunks []*Chunk) {
 	}
 }
 
+// barrier is a barrier after the files completed so far are verified, as
+// at the downloader's stop: what was put before it is then in place.
+// Tests of a barrier while verifications run call Barrier.
 func (te *testEngine) barrier() {
 	te.t.Helper()
+	te.WaitVerified()
 	if err := te.Barrier(); err != nil {
 		te.t.Fatal(err)
 	}
