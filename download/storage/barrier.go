@@ -7,7 +7,7 @@ import "errors"
 // publisher: a file verified in the background leaves the dirty files for
 // the publisher's queue at any time, and one that left after that wait and
 // before the files were taken was in neither, so a barrier passed it
-// without syncing its last chunk (found by the power-cut test).
+// without syncing its last chunk (TestBarrierCoversAFileVerifiedMeanwhile).
 func (e *Engine) takeDirty() map[*partialFile]struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -60,8 +60,9 @@ func (e *Engine) verifyInBackground(f *partialFile) {
 		}
 	}
 	f.verifying = false
+	lastBytes := f.lastBytes
 	f.mu.Unlock()
-	e.countLateMismatch(f, out)
+	e.countLateMismatch(out, lastBytes)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -77,10 +78,10 @@ func (e *Engine) verifyInBackground(f *partialFile) {
 // match its hash after Put had returned: its message was reported stored,
 // and the downloader takes it off its processed messages, as it does when
 // Put says Mismatch.
-func (e *Engine) countLateMismatch(f *partialFile, out Outcome) {
+func (e *Engine) countLateMismatch(out Outcome, lastBytes int64) {
 	if out == Mismatch {
 		e.stats.LateMismatchChunks.Add(1)
-		e.stats.LateMismatchBytes.Add(f.lastBytes)
+		e.stats.LateMismatchBytes.Add(lastBytes)
 	}
 }
 
@@ -132,6 +133,7 @@ func (e *Engine) retryVerifications() error {
 				out, err = e.completeLocked(f, 0)
 			}
 		}
+		lastBytes := f.lastBytes
 		f.mu.Unlock()
 		if err != nil {
 			e.mu.Lock()
@@ -139,7 +141,7 @@ func (e *Engine) retryVerifications() error {
 			e.mu.Unlock()
 			return err
 		}
-		e.countLateMismatch(f, out)
+		e.countLateMismatch(out, lastBytes)
 	}
 	return nil
 }
