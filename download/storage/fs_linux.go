@@ -171,14 +171,14 @@ var errOddPath = errors.New("a path for os.Root to resolve")
 // (ELOOP or ENOTDIR); names with "." or ".." components are left to
 // os.Root (errOddPath).
 func openDirAt(rootfd int, dir string) (int, error) {
+	if dir == "." {
+		return openDirOne(rootfd, ".")
+	}
 	fd := rootfd
 	for _, name := range strings.Split(dir, "/") {
 		if name == "" || name == "." || name == ".." {
 			if fd != rootfd {
 				unix.Close(fd)
-			}
-			if dir == "." {
-				return openDirOne(rootfd, ".")
 			}
 			return -1, errOddPath
 		}

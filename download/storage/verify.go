@@ -47,22 +47,10 @@ func (e *Engine) verifyLaterLocked(f *partialFile, lastBytes int64) bool {
 }
 
 func (e *Engine) verifyInBackground(f *partialFile) {
+	err := e.verify(f, false)
 	f.mu.Lock()
-	var (
-		out Outcome
-		err error
-	)
-	if !f.done { // else superseded or dropped meanwhile
-		// makeRoom may have closed it since.
-		if err = e.openLocked(f); err == nil {
-			f.hashRestLocked()
-			out, err = e.completeLocked(f, 0)
-		}
-	}
 	f.verifying = false
-	lastBytes := f.lastBytes
 	f.mu.Unlock()
-	e.countLateMismatch(out, lastBytes)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -74,15 +62,31 @@ func (e *Engine) verifyInBackground(f *partialFile) {
 	}
 }
 
-// countLateMismatch counts the chunk that completed a file found not to
-// match its hash after Put had returned: its message was reported stored,
-// and the downloader takes it off its processed messages, as it does when
-// Put says Mismatch.
-func (e *Engine) countLateMismatch(out Outcome, lastBytes int64) {
+// verify checks a complete file against its hash and queues it, unless it
+// was queued, superseded or dropped meanwhile, or, for a retry, is being
+// verified in the background again. A mismatch found so is
+// counted as late: Put said Completed for the chunk that completed the
+// file, and the downloader takes that message off its processed ones, as
+// it does when Put says Mismatch.
+func (e *Engine) verify(f *partialFile, retry bool) error {
+	f.mu.Lock()
+	if f.done || f.queued || (retry && f.verifying) || int64(len(f.have)) != f.total {
+		f.mu.Unlock()
+		return nil
+	}
+	var out Outcome
+	err := e.openLocked(f) // makeRoom may have closed it since
+	if err == nil {
+		f.hashRestLocked()
+		out, err = e.completeLocked(f, 0)
+	}
+	lastBytes := f.lastBytes
+	f.mu.Unlock()
 	if out == Mismatch {
 		e.stats.LateMismatchChunks.Add(1)
 		e.stats.LateMismatchBytes.Add(lastBytes)
 	}
+	return err
 }
 
 // hashRestLocked feeds the whole-file hash with what is left of a complete
@@ -123,25 +127,12 @@ func (e *Engine) retryVerifications() error {
 	e.verifyFailed = nil
 	e.mu.Unlock()
 	for i, f := range failed {
-		f.mu.Lock()
-		var (
-			out Outcome
-			err error
-		)
-		if !f.done && !f.queued && !f.verifying && int64(len(f.have)) == f.total {
-			if err = e.openLocked(f); err == nil {
-				out, err = e.completeLocked(f, 0)
-			}
-		}
-		lastBytes := f.lastBytes
-		f.mu.Unlock()
-		if err != nil {
+		if err := e.verify(f, true); err != nil {
 			e.mu.Lock()
 			e.verifyFailed = append(e.verifyFailed, failed[i:]...)
 			e.mu.Unlock()
 			return err
 		}
-		e.countLateMismatch(out, lastBytes)
 	}
 	return nil
 }
