@@ -12,6 +12,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/openmsi/datafiledownloaddirectory/download/storage"
+	"github.com/openmsi/datafiledownloaddirectory/internal/sha512x"
 )
 
 // Limits that reject absurd chunk headers before they can cost memory or
@@ -132,7 +133,7 @@ func (c *Chunk) validate() error {
 
 // VerifyData checks the chunk's data against its SHA-512.
 func (c *Chunk) VerifyData() error {
-	sum := sha512.Sum512(c.Data)
+	sum := sha512x.Sum512(c.Data)
 	if !bytes.Equal(sum[:], c.ChunkHash) {
 		return errors.New("chunk data does not match its SHA-512 chunk_hash")
 	}

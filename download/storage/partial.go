@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/internal/sha512x"
 )
 
 // partialFile is one version of a file being received, or complete and
@@ -101,7 +103,7 @@ func (e *Engine) newPartial(c *Chunk, chunkSize int64, v version) *partialFile {
 		proven:    make(map[int64]struct{}),
 		lastChunk: e.opts.Now(),
 		unhashed:  make(map[int64]int64),
-		hasher:    sha512.New(),
+		hasher:    sha512x.New(),
 		budget:    &e.retainedBytes,
 	}
 	if f.total > 1 {

@@ -2,10 +2,11 @@ package storage
 
 import (
 	"bytes"
-	"crypto/sha512"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/internal/sha512x"
 )
 
 // Chunk proofs: one SHA-512 pass per byte.
@@ -55,7 +56,7 @@ func (e *ChunkHashError) Error() string {
 }
 
 func chunkHashOK(c *Chunk) bool {
-	sum := sha512.Sum512(c.Data)
+	sum := sha512x.Sum512(c.Data)
 	return bytes.Equal(sum[:], c.ChunkHash)
 }
 
@@ -231,7 +232,7 @@ func (e *Engine) badChunksLocked(f *partialFile) ([]int64, error) {
 		if err := f.readBackLocked(buf, off, idx); err != nil {
 			return nil, err
 		}
-		sum := sha512.Sum512(buf)
+		sum := sha512x.Sum512(buf)
 		if !bytes.Equal(sum[:], hashes[idx]) {
 			bad = append(bad, idx)
 		}

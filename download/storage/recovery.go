@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/openmsi/datafiledownloaddirectory/internal/sha512x"
 )
 
 // Recover resumes what a previous run left in the state folder: unfinished
@@ -118,7 +120,7 @@ func (e *Engine) recoverOne(id string, hasPart bool) *partialFile {
 		id: id, paths: paths, version: v, total: h.Total, chunkSize: h.ChunkSize, append: h.Append,
 		created: true, jsize: j.good,
 		have: make(map[int64]struct{}), proven: make(map[int64]struct{}), unhashed: make(map[int64]int64),
-		hasher: sha512.New(), budget: &e.retainedBytes,
+		hasher: sha512x.New(), budget: &e.retainedBytes,
 	}
 	for idx, c := range j.stored() {
 		f.have[idx] = struct{}{}
@@ -176,7 +178,7 @@ func (e *Engine) isInPlace(c *journalComplete, fileHash []byte) bool {
 	if !c.HashOK {
 		return true // in HASH_MISMATCHES, where no hash can tell
 	}
-	h := sha512.New()
+	h := sha512x.New()
 	buf := make([]byte, 256<<10)
 	for off := int64(0); ; {
 		n, err := f.ReadAt(buf, off)
