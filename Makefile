@@ -22,13 +22,10 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/DataFileDownloadDirectory
 
-# The Windows program, cross-compiled with mingw-w64. -l:libssp.a links the
-# stack protector that librdkafka needs statically, so the .exe needs no
-# DLL beyond Windows' own.
+# The Windows program, cross-compiled with mingw-w64 (WINDOWS_ENV).
 WINEXE := build/windows/DataFileDownloadDirectory.exe
 windows: deps
-	GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CGO_LDFLAGS="-l:libssp.a" \
-	  $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(WINEXE) ./cmd/DataFileDownloadDirectory
+	$(WINDOWS_ENV) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(WINEXE) ./cmd/DataFileDownloadDirectory
 
 # dist/: the .msi, .deb and .rpm of $(VERSION) (packaging/build). Signed
 # when DFDD_SIGN_CERT and DFDD_SIGN_KEY are set (see README, Install).
@@ -65,9 +62,13 @@ lint: deps
 	$(GO) vet ./...
 	$(WINDOWS_ENV) $(GO) vet ./...
 
-# Windows is cross-compiled with mingw-w64; the static libssp keeps the .exe
-# free of DLLs that Windows does not ship.
-WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CGO_LDFLAGS=-l:libssp.a
+# Windows is cross-compiled with mingw-w64. librdkafka needs the stack
+# protector, linked statically so that the .exe needs no DLL beyond
+# Windows' own. Go may put libssp before librdkafka on the link line, where
+# it would satisfy nothing; -u makes the linker take both symbols from it
+# wherever it stands.
+WINDOWS_LDFLAGS := -Wl,-u,__stack_chk_fail -Wl,-u,__stack_chk_guard -l:libssp.a
+WINDOWS_ENV := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CGO_LDFLAGS="$(WINDOWS_LDFLAGS)"
 
 # All tests: unit tests, the race detector, fuzzing for a bounded time,
 # integration and interop tests against a real Kafka broker (started by the

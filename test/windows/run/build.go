@@ -52,9 +52,10 @@ func testPackages(ctx context.Context, patterns string) ([]pkg, error) {
 	return pkgs, nil
 }
 
-// windowsEnv cross-compiles as `make windows` does: mingw-w64 for
-// librdkafka's C, the stack protector linked statically.
-var windowsEnv = []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=1", "CC=x86_64-w64-mingw32-gcc", "CGO_LDFLAGS=-l:libssp.a"}
+// windowsEnv cross-compiles as `make windows` does (WINDOWS_ENV there):
+// mingw-w64 for librdkafka's C, the stack protector linked statically.
+var windowsEnv = []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=1", "CC=x86_64-w64-mingw32-gcc",
+	"CGO_LDFLAGS=-Wl,-u,__stack_chk_fail -Wl,-u,__stack_chk_guard -l:libssp.a"}
 
 func buildShim(ctx context.Context, work string) error {
 	out, err := exec.CommandContext(ctx, "x86_64-w64-mingw32-gcc", "-shared", "-O2", "-s", "-Wall", "-Wextra",
