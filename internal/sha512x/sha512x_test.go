@@ -9,12 +9,13 @@ import (
 	"testing"
 )
 
-// The program's Linux and Windows builds must use OpenSSL: a build tag that
-// stopped matching would silently cost the speed this package is for.
+// The program's Linux and Windows builds link the bundle and must use its
+// OpenSSL: a build tag that stopped matching would silently cost the speed
+// this package is for.
 func TestOpenSSLOnReleasePlatforms(t *testing.T) {
 	release := (runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64")) ||
 		(runtime.GOOS == "windows" && runtime.GOARCH == "amd64")
-	if got := Implementation(); release && got != "openssl" {
+	if got := Implementation(); linksBundle && release && got != "openssl" {
 		t.Fatalf("Implementation() = %q on %s/%s, want openssl", got, runtime.GOOS, runtime.GOARCH)
 	}
 }

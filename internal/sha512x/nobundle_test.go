@@ -1,0 +1,5 @@
+//go:build !cgo || dynamic
+
+package sha512x
+
+const linksBundle = false
