@@ -1,4 +1,4 @@
-//go:build cgo && !dynamic && ((linux && (amd64 || arm64)) || (windows && amd64))
+//go:build cgo && !dynamic && (linux || windows) && amd64
 
 package sha512x
 

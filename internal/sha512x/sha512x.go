@@ -1,13 +1,13 @@
 // Package sha512x gives the SHA-512 that checks whole files: OpenSSL's,
 // where the program already links it, else Go's crypto/sha512.
 //
-// The whole-file hash is most of the program's CPU (two thirds of it on one
-// file of 2 GiB), and it is one sequential stream per file, so its speed
-// bounds how fast a large file can be checked. librdkafka, bundled by
+// The whole-file hash is most of the program's CPU (half of it and more on
+// one file of 2 GiB), and it is one sequential stream per file, so its
+// speed bounds how fast a large file can be checked. librdkafka, bundled by
 // confluent-kafka-go for Linux and Windows, carries a static OpenSSL whose
-// SHA-512 is 13-16 % faster than crypto/sha512 on the machines measured
-// (docs/performance.md). Calling it adds no library to the program; the
-// differential tests hold it to crypto/sha512's results.
+// SHA-512 is 12-16 % faster than crypto/sha512 on the amd64 machine
+// measured (docs/performance.md). Calling it adds no library to the
+// program; the differential tests hold it to crypto/sha512's results.
 package sha512x
 
 import (

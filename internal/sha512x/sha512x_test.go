@@ -13,8 +13,7 @@ import (
 // OpenSSL: a build tag that stopped matching would silently cost the speed
 // this package is for.
 func TestOpenSSLOnReleasePlatforms(t *testing.T) {
-	release := (runtime.GOOS == "linux" && (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64")) ||
-		(runtime.GOOS == "windows" && runtime.GOARCH == "amd64")
+	release := (runtime.GOOS == "linux" || runtime.GOOS == "windows") && runtime.GOARCH == "amd64"
 	if got := Implementation(); linksBundle && release && got != "openssl" {
 		t.Fatalf("Implementation() = %q on %s/%s, want openssl", got, runtime.GOOS, runtime.GOARCH)
 	}
