@@ -107,6 +107,49 @@ func TestFencedAfterExpiredSessionRejoins(t *testing.T) {
 	r.running(t)
 }
 
+// unclosable is a client whose Close never returns, as librdkafka's did
+// once after a fence (supervisor.go); it is left to end with the test.
+type unclosable struct {
+	kafkaConsumer
+	closing chan struct{}
+}
+
+func (c unclosable) Close() error {
+	close(c.closing)
+	go c.kafkaConsumer.Close()
+	select {}
+}
+
+// After a fence, the stop is bounded although the replacement client
+// cannot be closed.
+func TestStopIsBoundedAfterAFence(t *testing.T) {
+	r := startFencingRun(t)
+	closing := make(chan struct{})
+	made := newKafkaConsumer
+	newKafkaConsumer = func(cm *kafka.ConfigMap) (kafkaConsumer, error) {
+		kc, err := made(cm)
+		return unclosable{kc, closing}, err
+	}
+	t.Cleanup(func() { newKafkaConsumer = made })
+	r.d.sessionLost[0].Store(true)
+	r.twin(func() bool { return strings.Contains(r.logged.String(), "by its own earlier membership") })
+	r.arrives("after.bin", 2)
+	r.stop()
+	select {
+	case <-r.done:
+	case <-time.After(fatalCloseTimeout + 10*time.Second):
+		t.Fatalf("Run did not return within %v of the stop", fatalCloseTimeout+10*time.Second)
+	}
+	select {
+	case <-closing:
+	default:
+		t.Fatal("the replacement client was never closed")
+	}
+	if !strings.Contains(r.logged.String(), "did not close within") {
+		t.Fatal("no warning that the client was left unclosed")
+	}
+}
+
 func TestFencedByAnotherProcessStops(t *testing.T) {
 	r := startFencingRun(t)
 	r.twin(func() bool {

@@ -25,7 +25,9 @@ type kafkaConsumer interface {
 // librdkafkaConsumer is a kafkaConsumer on confluent-kafka-go.
 type librdkafkaConsumer struct{ *kafka.Consumer }
 
-func newKafkaConsumer(cm *kafka.ConfigMap) (kafkaConsumer, error) {
+// newKafkaConsumer makes a consumer's client; a variable so that a test can
+// stand in for a client that librdkafka cannot close (fence_test.go).
+var newKafkaConsumer = func(cm *kafka.ConfigMap) (kafkaConsumer, error) {
 	c, err := kafka.NewConsumer(cm)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ type loggedRun struct {
 	logged *testkit.LockedBuffer
 	done   chan struct{} // closed when Run has returned err
 	err    error
+	stop   context.CancelFunc
 }
 
 // startLogged runs a Downloader with one consumer on topic and group,
@@ -58,6 +59,7 @@ func startLoggedFS(t *testing.T, out, topic, group string, static bool, wrap fun
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	r.stop = stop
 	go func() {
 		r.err = r.d.Run(ctx)
 		close(r.done)

@@ -54,6 +54,12 @@ func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kaf
 		if !errors.As(err, &fenced) {
 			return err
 		}
+		// A fence is a fatal error of the client, replaced or not: the
+		// replacement's own close hung forever at the stop after one, in
+		// the broker restart test (inside rd_kafka_rebalance_protocol,
+		// while the fenced client was still left closing), so every close
+		// from now on is bounded.
+		d.fatalSeen.Store(true)
 		troubled := d.sessionLost[c.index].Load() || d.outage.recent(fencedAfterOutage)
 		if ctx.Err() != nil {
 			// Stopping anyway (closing a fenced client can take seconds,
@@ -64,11 +70,9 @@ func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kaf
 				c.log.Debugf("fenced while stopping after broker trouble: %v", fenced.err)
 				return nil
 			}
-			d.fatalSeen.Store(true)
 			return d.members.fatal(fenced.err)
 		}
 		if !d.members.mayReplaceFenced(c.index, troubled) {
-			d.fatalSeen.Store(true)
 			return d.members.fatal(fenced.err)
 		}
 		if c, err = newConsumer(d, c.index, logs); err != nil {
