@@ -5,7 +5,7 @@
 // one file of 2 GiB), and it is one sequential stream per file, so its
 // speed bounds how fast a large file can be checked. librdkafka, bundled by
 // confluent-kafka-go for Linux and Windows, carries a static OpenSSL whose
-// SHA-512 is 12-16 % faster than crypto/sha512 on the amd64 machine
+// SHA-512 is 12-15 % faster than crypto/sha512 on the amd64 machine
 // measured (docs/performance.md). Calling it adds no library to the
 // program; the differential tests hold it to crypto/sha512's results.
 package sha512x

@@ -88,6 +88,15 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+func TestSum512(t *testing.T) {
+	for _, n := range []int{0, 1, 111, 112, 128, 65536, 512<<10 + 3} {
+		data := bytes.Repeat([]byte{byte(n), 0x9d}, n/2+1)[:n]
+		if got, want := Sum512(data), sha512.Sum512(data); got != want {
+			t.Fatalf("Sum512 of %d bytes: %x, want %x", n, got, want)
+		}
+	}
+}
+
 func TestSizes(t *testing.T) {
 	h := New()
 	if h.Size() != sha512.Size || h.BlockSize() != sha512.BlockSize {
