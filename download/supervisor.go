@@ -54,11 +54,11 @@ func (d *Downloader) runConsumer(ctx context.Context, c *consumer, logs chan kaf
 		if !errors.As(err, &fenced) {
 			return err
 		}
-		// A fence is a fatal error of the client, replaced or not: the
-		// replacement's own close hung forever at the stop after one, in
-		// the broker restart test (inside rd_kafka_rebalance_protocol,
-		// while the fenced client was still left closing), so every close
-		// from now on is bounded.
+		// A fence is a fatal error of the client, replaced or not: after
+		// one, a later close hung forever at the stop in the broker
+		// restart test (inside rd_kafka_rebalance_protocol, while the
+		// fenced client was still left closing), so every close from now
+		// on is bounded.
 		d.fatalSeen.Store(true)
 		troubled := d.sessionLost[c.index].Load() || d.outage.recent(fencedAfterOutage)
 		if ctx.Err() != nil {
