@@ -34,13 +34,9 @@ func Implementation() string {
 }
 
 // Sum512 returns the SHA-512 of data.
-func Sum512(data []byte) [sha512.Size]byte {
-	h := newOpenSSL()
-	if h == nil {
-		return sha512.Sum512(data)
-	}
+func Sum512(data []byte) (sum [sha512.Size]byte) {
+	h := New()
 	h.Write(data)
-	var sum [sha512.Size]byte
 	h.Sum(sum[:0])
 	return sum
 }
