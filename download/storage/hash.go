@@ -48,6 +48,22 @@ func (f *partialFile) queueHashLocked(c *Chunk) {
 	}
 }
 
+// hashBatchBytes bounds the chunks the hash goroutine takes at once. It
+// takes the file's lock once per batch, not twice per chunk: with two
+// consumers writing chunks of the file under that lock, waiting for it
+// left the hash of one 2 GiB file running at 165 MB/s while the chunks
+// arrived, against 360 MB/s in batches (the rest of a core went to the
+// consumers, librdkafka and the broker). It also bounds how long a caller
+// of waitHashLocked waits for a goroutine to notice that the file is done.
+const hashBatchBytes = 8 << 20
+
+// hashPiece is a stored chunk in a batch of the hash goroutine: its data
+// if kept in memory, else it is read back from the partial file.
+type hashPiece struct {
+	off, n int64
+	data   []byte
+}
+
 // hashLoop feeds the hash with the chunks that continue the hashed prefix
 // until there are none, the file is finished or abandoned, or reading one
 // back fails; that error is kept for the consumer that completes the file.
@@ -59,31 +75,53 @@ func (f *partialFile) hashLoop() {
 		close(f.hashDone)
 		f.mu.Unlock()
 	}()
+	var batch []hashPiece
 	for !f.done && f.hashErr == nil {
-		off := f.hashedUpTo
-		n, ok := f.unhashed[off]
-		if !ok {
+		batch = batch[:0]
+		var size int64
+		for off := f.hashedUpTo; size < hashBatchBytes; {
+			n, ok := f.unhashed[off]
+			if !ok {
+				break
+			}
+			batch = append(batch, hashPiece{off: off, n: n, data: f.retained[off]})
+			size += n
+			off += n
+		}
+		if len(batch) == 0 {
 			return
 		}
-		data := f.retained[off]
 		f.mu.Unlock()
-		var err error
-		if data != nil {
-			f.hasher.Write(data)
-		} else {
-			// Stored chunks are never rewritten, so reading one while
-			// consumers write others is safe.
-			err = f.hashFromDisk(off, n)
-		}
+		hashed, err := f.hashPieces(batch)
 		f.mu.Lock()
+		for _, p := range batch[:hashed] {
+			f.releaseLocked(p.off)
+			delete(f.unhashed, p.off)
+			f.hashedUpTo += p.n
+		}
 		if err != nil {
 			f.hashErr = err
 			return
 		}
-		f.releaseLocked(off)
-		delete(f.unhashed, off)
-		f.hashedUpTo += n
 	}
+}
+
+// hashPieces feeds the hash with a batch of chunks, without the file's
+// lock, and returns how many went in: all, or those before the one that
+// could not be read back.
+func (f *partialFile) hashPieces(batch []hashPiece) (int, error) {
+	for i, p := range batch {
+		if p.data != nil {
+			f.hasher.Write(p.data)
+			continue
+		}
+		// Stored chunks are never rewritten, so reading one while
+		// consumers write others is safe.
+		if err := f.hashFromDisk(p.off, p.n); err != nil {
+			return i, err
+		}
+	}
+	return len(batch), nil
 }
 
 // waitHashLocked waits for the file's hash goroutine to stop. It releases
