@@ -6,6 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The two hints below tell the kernel how the engine uses a file. Neither
+// changes what is stored or when it is durable; where a file has no
+// descriptor (a test filesystem) they do nothing.
+
 // dropCache tells the kernel that a durable range of a file will not be
 // read again soon (n = 0: to its end), so its pages go back to the free
 // memory at once instead of filling the page cache.
@@ -20,16 +24,42 @@ import (
 // the cache either. The cost: a program that reads a file just after it was
 // put in place reads it from the disk.
 func dropCache(f File, off, n int64) {
+	withDescriptor(f, func(fd int) error {
+		// Advice only: an error changes nothing that matters.
+		return unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
+	})
+}
+
+// preallocate reserves the disk blocks of a range of a file without
+// changing its size (FALLOC_FL_KEEP_SIZE), and says whether it did.
+//
+// Why: ext4 (like XFS) allocates the blocks of buffered writes late, when
+// they are written back, and accounts for each page as it is written: the
+// reservation, the extent-status tree, the quota. Into blocks already
+// reserved a write only copies. Measured on one file of 2 GiB: 0.15-0.25 s
+// less system CPU, 5-8 % less time in runs alternating with the build
+// without it. The blocks of a file whose chunks arrive from several
+// partitions in an interleaved order also end up contiguous.
+func preallocate(f File, off, n int64) bool {
+	return withDescriptor(f, func(fd int) error {
+		return unix.Fallocate(fd, unix.FALLOC_FL_KEEP_SIZE, off, n)
+	})
+}
+
+// withDescriptor runs fn with f's descriptor, if it has one, and says
+// whether fn succeeded.
+func withDescriptor(f File, fn func(fd int) error) bool {
 	sc, ok := f.(syscall.Conn)
 	if !ok {
-		return // a test filesystem
+		return false // a test filesystem
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return
+		return false
 	}
-	_ = rc.Control(func(fd uintptr) {
-		// Advice only: an error changes nothing that matters.
-		_ = unix.Fadvise(int(fd), off, n, unix.FADV_DONTNEED)
-	})
+	var fnErr error
+	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
+		return false
+	}
+	return fnErr == nil
 }

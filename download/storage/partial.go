@@ -48,6 +48,8 @@ type partialFile struct {
 	flushGen  uint64 // counts the flushes of pending
 	have      map[int64]struct{}
 	proven    map[int64]struct{} // chunks checked against their own hash (proof.go)
+	reserved  map[int64]struct{} // segments whose disk space is reserved (prealloc.go)
+	noReserve bool
 	size      int64
 	lastChunk time.Time
 	done      bool // published, superseded, expired or dropped
@@ -293,6 +295,7 @@ func (e *Engine) addLocked(f *partialFile, c *Chunk, chunkSize int64, checked bo
 	if err := e.openLocked(f); err != nil {
 		return 0, false, err
 	}
+	f.reserveLocked(c)
 	if _, err := f.data.WriteAt(c.Data, c.Offset); err != nil {
 		if classify(err) == kindBadInput {
 			// Too large for this filesystem (EFBIG), say: no retry helps.
