@@ -36,9 +36,9 @@ func dropCache(f File, off, n int64) {
 // Why: ext4 (like XFS) allocates the blocks of buffered writes late, when
 // they are written back, and accounts for each page as it is written: the
 // reservation, the extent-status tree, the quota. Into blocks already
-// reserved a write only copies. Measured on one file of 2 GiB: 0.15-0.25 s
-// less system CPU, 5-8 % less time in runs alternating with the build
-// without it. The blocks of a file whose chunks arrive from several
+// reserved a write only copies. Measured on one file of 2 GiB, in runs
+// alternating with the build without it: 1.27-1.39 s of system CPU against
+// 1.49-1.63 s. The blocks of a file whose chunks arrive from several
 // partitions in an interleaved order also end up contiguous.
 func preallocate(f File, off, n int64) bool {
 	return withDescriptor(f, func(fd int) error {

@@ -92,3 +92,17 @@ func TestClaimOfAHugeFileReservesOneSegment(t *testing.T) {
 		t.Fatalf("one chunk of a claimed %d-chunk file holds %d bytes of blocks, want at most %d", total, blocks, limit)
 	}
 }
+
+// A chunk larger than a segment's bound reserves only its own space.
+func TestLargeChunkReservesOnlyItself(t *testing.T) {
+	const chunk = preallocBytes
+	dir := t.TempDir()
+	te := openEngine(t, dir, nil, Options{})
+	data := randomBytes(9, 2*chunk+1)
+	chunks := upload("r/large-chunks", data, chunk, t0, 0)
+	te.put(chunks[0])
+	_, blocks := allocated(t, dir)
+	if blocks < chunk || blocks > chunk+1<<20 {
+		t.Fatalf("%d bytes of blocks after one chunk of %d, want about the chunk", blocks, chunk)
+	}
+}
