@@ -77,28 +77,13 @@ func (f *partialFile) hashLoop() {
 	}()
 	var batch []hashPiece
 	for !f.done && f.hashErr == nil {
-		batch = batch[:0]
-		var size int64
-		for off := f.hashedUpTo; size < hashBatchBytes; {
-			n, ok := f.unhashed[off]
-			if !ok {
-				break
-			}
-			batch = append(batch, hashPiece{off: off, n: n, data: f.retained[off]})
-			size += n
-			off += n
-		}
-		if len(batch) == 0 {
+		if batch = f.nextHashBatchLocked(batch[:0]); len(batch) == 0 {
 			return
 		}
 		f.mu.Unlock()
 		hashed, err := f.hashPieces(batch)
 		f.mu.Lock()
-		for _, p := range batch[:hashed] {
-			f.releaseLocked(p.off)
-			delete(f.unhashed, p.off)
-			f.hashedUpTo += p.n
-		}
+		f.markHashedLocked(batch[:hashed])
 		if err != nil {
 			f.hashErr = err
 			return
@@ -106,9 +91,35 @@ func (f *partialFile) hashLoop() {
 	}
 }
 
-// hashPieces feeds the hash with a batch of chunks, without the file's
-// lock, and returns how many went in: all, or those before the one that
-// could not be read back.
+// nextHashBatchLocked appends to batch the stored chunks that continue the
+// hashed prefix, up to hashBatchBytes.
+func (f *partialFile) nextHashBatchLocked(batch []hashPiece) []hashPiece {
+	var size int64
+	for off := f.hashedUpTo; size < hashBatchBytes; {
+		n, ok := f.unhashed[off]
+		if !ok {
+			break
+		}
+		batch = append(batch, hashPiece{off: off, n: n, data: f.retained[off]})
+		size += n
+		off += n
+	}
+	return batch
+}
+
+// markHashedLocked moves the hashed prefix past chunks that went into the
+// hash, and gives back the memory of those kept.
+func (f *partialFile) markHashedLocked(hashed []hashPiece) {
+	for _, p := range hashed {
+		f.releaseLocked(p.off)
+		delete(f.unhashed, p.off)
+		f.hashedUpTo += p.n
+	}
+}
+
+// hashPieces feeds the hash with a batch of chunks (the hash goroutine
+// calls it without the file's lock) and returns how many went in: all, or
+// those before the one that could not be read back.
 func (f *partialFile) hashPieces(batch []hashPiece) (int, error) {
 	for i, p := range batch {
 		if p.data != nil {
@@ -158,19 +169,16 @@ func (f *partialFile) releaseAllLocked() {
 // continues the hashed prefix, from memory where it was kept, else from the
 // disk. No hash goroutine may be running.
 func (f *partialFile) hashForwardLocked() error {
+	var batch []hashPiece
 	for {
-		n, ok := f.unhashed[f.hashedUpTo]
-		if !ok {
+		if batch = f.nextHashBatchLocked(batch[:0]); len(batch) == 0 {
 			return nil
 		}
-		if data := f.retained[f.hashedUpTo]; data != nil {
-			f.hasher.Write(data)
-		} else if err := f.hashFromDisk(f.hashedUpTo, n); err != nil {
+		hashed, err := f.hashPieces(batch)
+		f.markHashedLocked(batch[:hashed])
+		if err != nil {
 			return err
 		}
-		f.releaseLocked(f.hashedUpTo)
-		delete(f.unhashed, f.hashedUpTo)
-		f.hashedUpTo += n
 	}
 }
 
