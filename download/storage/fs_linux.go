@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,15 +51,21 @@ func (d *dirHandle) do(fn func(fd int) error) error {
 	}
 	f := d.f
 	d.mu.Unlock()
-	rc, err := f.SyscallConn()
+	return withFD(f, fn)
+}
+
+// withFD runs fn with the descriptor of an open file, and returns fn's
+// error or the one of reaching the descriptor.
+func withFD(sc syscall.Conn, fn func(fd int) error) error {
+	rc, err := sc.SyscallConn()
 	if err != nil {
 		return err
 	}
-	var opErr error
-	if err := rc.Control(func(fd uintptr) { opErr = fn(int(fd)) }); err != nil {
+	var fnErr error
+	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
 		return err
 	}
-	return opErr
+	return fnErr
 }
 
 func (d *dirHandle) sync() error {

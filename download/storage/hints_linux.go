@@ -53,13 +53,5 @@ func withDescriptor(f File, fn func(fd int) error) bool {
 	if !ok {
 		return false // a test filesystem
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	var fnErr error
-	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
-		return false
-	}
-	return fnErr == nil
+	return withFD(sc, fn) == nil
 }
